@@ -1,0 +1,36 @@
+//! The one seam between this module and the app: what to do with a user who just logged in.
+//! It is the Rust form of django-auth0's `Auth0Backend` (`authenticate(**user_info)`).
+
+use futures_util::future::LocalBoxFuture;
+
+use super::client::Auth0Profile;
+
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Called once per successful login, after the ID token and userinfo were validated.
+///
+/// Return the id your app knows this user by: it is stored in the session and handed back by the
+/// [`AuthUser`](super::AuthUser) extractor. An error fails the login (503 page, no session).
+///
+/// ```
+/// use auth0_actix::auth0::{Auth0Backend, Auth0Profile, BackendError};
+/// use futures_util::future::LocalBoxFuture;
+///
+/// /// Every Auth0 user is welcome and known by their `sub`.
+/// struct BySubject;
+///
+/// impl Auth0Backend for BySubject {
+///     fn login<'a>(
+///         &'a self,
+///         profile: &'a Auth0Profile,
+///     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
+///         Box::pin(async move { Ok(profile.sub.clone()) })
+///     }
+/// }
+/// ```
+pub trait Auth0Backend: Send + Sync + 'static {
+    fn login<'a>(
+        &'a self,
+        profile: &'a Auth0Profile,
+    ) -> LocalBoxFuture<'a, Result<String, BackendError>>;
+}

@@ -1,0 +1,442 @@
+//! The OpenID Connect relying party: discovery (cached), the authorization URL, the code
+//! exchange, ID-token validation and the userinfo call, in the order of
+//! [OIDC Core §3.1](https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth).
+//!
+//! openidconnect does the JOSE work. What it leaves to the relying party is done here: pinning
+//! RS256 (it would otherwise trust the algorithms the discovery document lists, and Auth0 lists
+//! HS256), `azp`, `nbf`, clock leeway, a non-empty `sub`, and refetching the key set once when a
+//! token names a key we do not know (key rotation) without letting tokens force a fetch each.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
+    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenType,
+};
+use openidconnect::{
+    AdditionalClaims, AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
+    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl,
+    JsonWebKeySet, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse, UserInfoError,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::error::Auth0Error;
+use super::http::HttpClient;
+use super::settings::Auth0Settings;
+use super::transaction::PendingLogin;
+
+/// Clock skew tolerated on `exp`, `iat` and `nbf`.
+pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
+/// The key set is refetched for an unknown `kid` at most this often, so a stream of forged tokens
+/// with random key ids cannot turn the app into a load generator against the tenant.
+pub const JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// Claims beyond the standard ones (Auth0 custom claims, `nbf`, `sid`...), kept as JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExtraClaims {
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+impl AdditionalClaims for ExtraClaims {}
+
+pub type IdTokenClaims = openidconnect::IdTokenClaims<ExtraClaims, CoreGenderClaim>;
+pub type IdToken = openidconnect::IdToken<
+    ExtraClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+pub type UserInfoClaims = openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim>;
+type TokenResponseFields = IdTokenFields<
+    ExtraClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+pub type TokenResponseBody = StandardTokenResponse<TokenResponseFields, CoreTokenType>;
+type OidcClient = Client<
+    ExtraClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    TokenResponseBody,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The user as the tenant vouched for them: the validated claims of one login.
+#[derive(Debug, Clone, Serialize)]
+pub struct Auth0Profile {
+    pub sub: String,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub locale: Option<String>,
+    /// Every claim userinfo returned, as JSON.
+    pub claims: serde_json::Value,
+}
+
+/// What discovery found, with the key set as last fetched.
+struct Provider {
+    client: OidcClient,
+    jwks_url: JsonWebKeySetUrl,
+    jwks: JsonWebKeySet<CoreJsonWebKey>,
+}
+
+pub struct Auth0Client {
+    settings: Arc<Auth0Settings>,
+    http: HttpClient,
+    provider: RwLock<Option<Arc<Provider>>>,
+    /// Held while discovering or refetching keys: one fetch at a time (single flight).
+    refresh: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl Auth0Client {
+    pub fn new(settings: Arc<Auth0Settings>) -> Self {
+        Self {
+            settings,
+            http: HttpClient::new(),
+            provider: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn settings(&self) -> &Auth0Settings {
+        &self.settings
+    }
+
+    /// Runs discovery now if it has not succeeded yet (startup calls this; failure is not fatal).
+    pub async fn warm_up(&self) -> Result<(), Auth0Error> {
+        self.provider().await.map(|_| ())
+    }
+
+    /// The authorization URL for a pending login: code flow with state, nonce and PKCE (S256).
+    pub async fn authorize_url(&self, login: &PendingLogin) -> Result<Url, Auth0Error> {
+        let provider = self.provider().await?;
+        let (state, nonce) = (login.state.clone(), login.nonce.clone());
+        let mut request = provider
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || CsrfToken::new(state),
+                move || Nonce::new(nonce),
+            )
+            .set_pkce_challenge(login.pkce_challenge());
+        // openidconnect adds `openid` itself.
+        for scope in self.settings.scope.split_whitespace() {
+            if scope != "openid" {
+                request = request.add_scope(Scope::new(scope.to_owned()));
+            }
+        }
+        if let Some(audience) = &self.settings.audience {
+            request = request.add_extra_param("audience", audience.clone());
+        }
+        Ok(request.url().0)
+    }
+
+    /// Exchanges the code, validates the ID token, reads userinfo and checks it is the same user.
+    pub async fn finish_login(
+        &self,
+        login: &PendingLogin,
+        code: String,
+    ) -> Result<Auth0Profile, Auth0Error> {
+        let provider = self.provider().await?;
+        let http = |request| self.http.execute(request);
+        let token = provider
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| Auth0Error::Unavailable(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
+            .request_async(&http)
+            .await
+            .map_err(token_error)?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| Auth0Error::TokenEndpoint("the response has no id_token".into()))?;
+        let nonce = Nonce::new(login.nonce.clone());
+        let claims = self.verify_id_token(provider, id_token, &nonce).await?;
+        let subject = claims.subject().clone();
+        let provider = self.provider().await?;
+        let userinfo: UserInfoClaims = provider
+            .client
+            .user_info(token.access_token().clone(), Some(subject))
+            .map_err(|e| Auth0Error::Unavailable(e.to_string()))?
+            .request_async(&http)
+            .await
+            .map_err(userinfo_error)?;
+        profile_from(&claims, &userinfo)
+    }
+
+    /// Validates an ID token per OIDC Core §3.1.3.7, refetching the key set once for an unknown key.
+    async fn verify_id_token(
+        &self,
+        provider: Arc<Provider>,
+        id_token: &IdToken,
+        nonce: &Nonce,
+    ) -> Result<IdTokenClaims, Auth0Error> {
+        match self.check_id_token(&provider, id_token, nonce) {
+            Err(IdTokenCheck::UnknownKey) => match self.refetch_keys(&provider).await? {
+                Some(fresh) => self.check_id_token(&fresh, id_token, nonce),
+                None => Err(IdTokenCheck::UnknownKey),
+            },
+            other => other,
+        }
+        .map_err(|e| match e {
+            IdTokenCheck::UnknownKey => {
+                Auth0Error::InvalidIdToken("signed with a key the tenant does not publish".into())
+            }
+            IdTokenCheck::Invalid(reason) => Auth0Error::InvalidIdToken(reason),
+        })
+    }
+
+    fn check_id_token(
+        &self,
+        provider: &Provider,
+        id_token: &IdToken,
+        nonce: &Nonce,
+    ) -> Result<IdTokenClaims, IdTokenCheck> {
+        let leeway = chrono::Duration::from_std(CLOCK_LEEWAY).expect("small duration");
+        let client_id = self.settings.client_id.clone();
+        let issuer = IssuerUrl::from_url(self.settings.issuer.clone());
+        // A public-client verifier: it cannot verify HMAC at all, and the allow-list pins RS256.
+        let verifier = openidconnect::IdTokenVerifier::new_public_client(
+            ClientId::new(client_id.clone()),
+            issuer,
+            provider.jwks.clone(),
+        )
+        .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
+        .set_time_fn(move || Utc::now() - leeway)
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > Utc::now() + leeway {
+                Err(format!("issued in the future ({iat})"))
+            } else {
+                Ok(())
+            }
+        });
+        let claims = id_token.claims(&verifier, nonce).map_err(|e| match e {
+            openidconnect::ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            ) => IdTokenCheck::UnknownKey,
+            other => IdTokenCheck::Invalid(other.to_string()),
+        })?;
+        check_extra_claims(
+            claims,
+            &client_id,
+            Utc::now().timestamp(),
+            leeway.num_seconds(),
+        )
+        .map_err(IdTokenCheck::Invalid)?;
+        Ok(claims.clone())
+    }
+
+    /// The provider, discovering it first if needed. Concurrent callers wait for one discovery.
+    async fn provider(&self) -> Result<Arc<Provider>, Auth0Error> {
+        if let Some(provider) = self.cached() {
+            return Ok(provider);
+        }
+        let _guard = self.refresh.lock().await;
+        if let Some(provider) = self.cached() {
+            return Ok(provider);
+        }
+        let provider = Arc::new(self.discover().await?);
+        *self.provider.write().expect("lock poisoned") = Some(provider.clone());
+        Ok(provider)
+    }
+
+    fn cached(&self) -> Option<Arc<Provider>> {
+        self.provider.read().expect("lock poisoned").clone()
+    }
+
+    async fn discover(&self) -> Result<Provider, Auth0Error> {
+        let http = |request| self.http.execute(request);
+        let issuer = IssuerUrl::from_url(self.settings.issuer.clone());
+        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+            .await
+            .map_err(|e| Auth0Error::Unavailable(format!("discovery failed: {e}")))?;
+        let jwks_url = metadata.jwks_uri().clone();
+        let jwks = metadata.jwks().clone();
+        let redirect = RedirectUrl::from_url(self.settings.callback_url.clone());
+        let client = OidcClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.settings.client_id.clone()),
+            Some(ClientSecret::new(
+                self.settings.client_secret.expose().to_owned(),
+            )),
+        )
+        // Auth0's default for Regular Web Applications is `client_secret_post`.
+        .set_auth_type(AuthType::RequestBody)
+        .set_redirect_uri(redirect);
+        tracing::info!(issuer = %self.settings.issuer, "auth0: discovery done");
+        Ok(Provider {
+            client,
+            jwks_url,
+            jwks,
+        })
+    }
+
+    /// Refetches the key set after `seen` failed to verify a token, unless another request just
+    /// did (then its result is used) or the last refetch is within the cooldown (then `None`).
+    async fn refetch_keys(
+        &self,
+        seen: &Arc<Provider>,
+    ) -> Result<Option<Arc<Provider>>, Auth0Error> {
+        let mut last_refetch = self.refresh.lock().await;
+        let current = self.cached().unwrap_or_else(|| seen.clone());
+        if !Arc::ptr_eq(&current, seen) {
+            return Ok(Some(current));
+        }
+        if last_refetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_COOLDOWN) {
+            return Ok(None);
+        }
+        *last_refetch = Some(Instant::now());
+        let http = |request| self.http.execute(request);
+        let jwks = JsonWebKeySet::fetch_async(&current.jwks_url, &http)
+            .await
+            .map_err(|e| Auth0Error::Unavailable(format!("key set refetch failed: {e}")))?;
+        tracing::info!("auth0: key set refetched for an unknown key id");
+        let fresh = Arc::new(Provider {
+            client: current.client.clone(),
+            jwks_url: current.jwks_url.clone(),
+            jwks,
+        });
+        *self.provider.write().expect("lock poisoned") = Some(fresh.clone());
+        Ok(Some(fresh))
+    }
+}
+
+enum IdTokenCheck {
+    UnknownKey,
+    Invalid(String),
+}
+
+/// The checks openidconnect leaves to us: non-empty `sub`, `azp` (OIDC Core §3.1.3.7 items 4-5)
+/// and `nbf` (RFC 7519 §4.1.5).
+fn check_extra_claims(
+    claims: &IdTokenClaims,
+    client_id: &str,
+    now: i64,
+    leeway_secs: i64,
+) -> Result<(), String> {
+    if claims.subject().trim().is_empty() {
+        return Err("empty `sub`".into());
+    }
+    match claims.authorized_party() {
+        Some(azp) if azp.as_str() != client_id => {
+            return Err(format!("`azp` is `{}`, not this client", azp.as_str()))
+        }
+        None if claims.audiences().len() > 1 => return Err("several audiences and no `azp`".into()),
+        _ => {}
+    }
+    if let Some(nbf) = claims.additional_claims().other.get("nbf") {
+        let nbf = nbf.as_i64().ok_or("`nbf` is not a number")?;
+        if nbf > now + leeway_secs {
+            return Err(format!("not valid before {nbf}"));
+        }
+    }
+    Ok(())
+}
+
+fn profile_from(
+    id_token: &IdTokenClaims,
+    userinfo: &UserInfoClaims,
+) -> Result<Auth0Profile, Auth0Error> {
+    let (u, t) = (userinfo, id_token);
+    let name = localized(u.name(), t.name());
+    let nickname = localized(u.nickname(), t.nickname());
+    let given_name = localized(u.given_name(), t.given_name());
+    let family_name = localized(u.family_name(), t.family_name());
+    let picture = localized(u.picture(), t.picture());
+    let claims = serde_json::to_value(userinfo)
+        .map_err(|e| Auth0Error::InvalidUserInfo(format!("claims do not serialise: {e}")))?;
+    Ok(Auth0Profile {
+        sub: u.subject().to_string(),
+        email: u.email().or(t.email()).map(|e| e.to_string()),
+        email_verified: u.email_verified().or(t.email_verified()),
+        name,
+        nickname,
+        picture,
+        given_name,
+        family_name,
+        locale: u.locale().or(t.locale()).map(|l| l.to_string()),
+        claims,
+    })
+}
+
+/// A claim from userinfo, else from the ID token; the untagged (default language) value.
+fn localized<T: std::ops::Deref<Target = String>>(
+    userinfo: Option<&openidconnect::LocalizedClaim<T>>,
+    id_token: Option<&openidconnect::LocalizedClaim<T>>,
+) -> Option<String> {
+    userinfo
+        .and_then(|c| c.get(None))
+        .or_else(|| id_token.and_then(|c| c.get(None)))
+        .map(|v| v.to_string())
+}
+
+fn token_error<RE: std::error::Error + 'static>(
+    error: RequestTokenError<RE, StandardErrorResponse<CoreErrorResponseType>>,
+) -> Auth0Error {
+    match error {
+        RequestTokenError::ServerResponse(response) => Auth0Error::TokenRejected(format!(
+            "`{}` {}",
+            response.error(),
+            response
+                .error_description()
+                .map(String::as_str)
+                .unwrap_or("")
+        )),
+        RequestTokenError::Request(e) => Auth0Error::TokenEndpoint(error_chain(&e)),
+        // The body may hold tokens: name where parsing failed, never the bytes.
+        RequestTokenError::Parse(e, _body) => {
+            Auth0Error::TokenEndpoint(format!("unreadable response at `{}`", e.path()))
+        }
+        RequestTokenError::Other(message) => Auth0Error::TokenEndpoint(message),
+    }
+}
+
+fn userinfo_error<RE: std::error::Error + 'static>(error: UserInfoError<RE>) -> Auth0Error {
+    match error {
+        UserInfoError::ClaimsVerification(e) => Auth0Error::InvalidUserInfo(e.to_string()),
+        UserInfoError::Parse(e) => {
+            Auth0Error::InvalidUserInfo(format!("unreadable claims at `{}`", e.path()))
+        }
+        UserInfoError::Request(e) => Auth0Error::UserInfoEndpoint(error_chain(&e)),
+        UserInfoError::Response(status, _body, message) => {
+            Auth0Error::UserInfoEndpoint(format!("status {status}: {message}"))
+        }
+        other => Auth0Error::UserInfoEndpoint(other.to_string()),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,59 @@
+//! The context helper: what every page template gets from this module, the Rust form of
+//! django-auth0's `context_processors.auth0`. It never holds the client secret.
+
+use std::future::{ready, Ready};
+
+use actix_session::SessionExt;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+
+use super::extractor::AuthUser;
+use super::session::AuthSession;
+use super::{Auth0, LOGIN_PATH, LOGOUT_PATH};
+
+/// Auth0 settings and the current user, for templates.
+#[derive(Debug, Clone)]
+pub struct Auth0Context {
+    pub client_id: String,
+    pub domain: String,
+    pub callback_url: String,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub login_path: &'static str,
+    pub logout_path: &'static str,
+    pub user: Option<AuthUser>,
+    /// The token the logout form must post back; present when a user is logged in.
+    pub csrf_token: Option<String>,
+}
+
+impl Auth0Context {
+    pub fn for_request(req: &HttpRequest) -> Option<Self> {
+        let auth0 = req.app_data::<web::Data<Auth0>>()?;
+        let settings = auth0.settings();
+        let session = req.get_session();
+        let auth = AuthSession(&session);
+        let user = auth.user().map(AuthUser::from);
+        let csrf_token = user.as_ref().and_then(|_| auth.csrf_token());
+        Some(Self {
+            client_id: settings.client_id.clone(),
+            domain: settings.domain.clone(),
+            callback_url: settings.callback_url.to_string(),
+            scope: settings.scope.clone(),
+            audience: settings.audience.clone(),
+            login_path: LOGIN_PATH,
+            logout_path: LOGOUT_PATH,
+            user,
+            csrf_token,
+        })
+    }
+}
+
+impl FromRequest for Auth0Context {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::for_request(req).ok_or_else(|| {
+            actix_web::error::ErrorInternalServerError("the auth0 module is not mounted")
+        }))
+    }
+}

@@ -1,0 +1,136 @@
+//! Why a login did not happen. Each case has a status, a message that is safe to show, and a
+//! detailed reason that is logged but never shown (it may name issuers, key ids or claims; it
+//! never holds a code, token, cookie or secret).
+//!
+//! The module renders no pages: an error response is plain text and carries a [`PublicError`] in
+//! its extensions, so the host app can render it through its own layout (see `crate::error`).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+/// What the host needs to render an error page: safe to show to anyone.
+#[derive(Debug, Clone)]
+pub struct PublicError {
+    pub title: &'static str,
+    pub message: String,
+    pub hint: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Auth0Error {
+    #[error("the callback has no state parameter")]
+    MissingState,
+    #[error("no pending login matches the callback's state (unknown, used or expired)")]
+    UnknownState,
+    #[error("the callback has no code")]
+    MissingCode,
+    #[error("the identity provider returned error `{error}`")]
+    Denied { error: String, description: String },
+    #[error("the tenant is unreachable: {0}")]
+    Unavailable(String),
+    #[error("the token endpoint refused the code: {0}")]
+    TokenRejected(String),
+    #[error("the token endpoint failed: {0}")]
+    TokenEndpoint(String),
+    #[error("the ID token is invalid: {0}")]
+    InvalidIdToken(String),
+    #[error("the userinfo response is invalid: {0}")]
+    InvalidUserInfo(String),
+    #[error("the userinfo endpoint failed: {0}")]
+    UserInfoEndpoint(String),
+    #[error("the app could not store the login: {0}")]
+    Backend(String),
+    #[error("the logout form's CSRF token is missing or wrong")]
+    Csrf,
+    #[error("the session could not be written: {0}")]
+    Session(String),
+}
+
+const TRY_AGAIN: &str = "Go back to the home page and log in again.";
+
+impl Auth0Error {
+    pub fn public(&self) -> PublicError {
+        use Auth0Error::*;
+        let (title, message, hint) = match self {
+            MissingState | UnknownState | MissingCode => (
+                "Login expired",
+                "This login link is not valid any more: it was already used, it is more \
+                 than ten minutes old, or it was started in another browser."
+                    .to_owned(),
+                TRY_AGAIN,
+            ),
+            Denied { error, description } => (
+                "Login was not completed",
+                if description.is_empty() {
+                    format!("The identity provider answered `{error}`.")
+                } else {
+                    description.clone()
+                },
+                "If you cancelled, just log in again. Otherwise check the application's \
+                 settings in the Auth0 dashboard (Allowed Callback URLs, connections).",
+            ),
+            Unavailable(_) => (
+                "Login is unavailable",
+                "The identity provider cannot be reached right now.".to_owned(),
+                "Try again in a moment. If this persists, check AUTH0_DOMAIN and the network.",
+            ),
+            TokenRejected(_) | InvalidIdToken(_) | InvalidUserInfo(_) => (
+                "Login failed",
+                "The identity provider's answer could not be verified, so you were not logged in."
+                    .to_owned(),
+                TRY_AGAIN,
+            ),
+            TokenEndpoint(_) | UserInfoEndpoint(_) => (
+                "Login failed",
+                "The identity provider did not answer properly.".to_owned(),
+                "Try again in a moment.",
+            ),
+            Backend(_) | Session(_) => (
+                "Login could not be saved",
+                "You were authenticated, but this app could not record the login.".to_owned(),
+                "Try again in a moment.",
+            ),
+            Csrf => (
+                "Logout was refused",
+                "The logout form was stale or did not come from this site.".to_owned(),
+                "Open the logout page again and use its button.",
+            ),
+        };
+        PublicError {
+            title,
+            message,
+            hint,
+        }
+    }
+}
+
+impl ResponseError for Auth0Error {
+    fn status_code(&self) -> StatusCode {
+        use Auth0Error::*;
+        match self {
+            MissingState | UnknownState | MissingCode | TokenRejected(_) => StatusCode::BAD_REQUEST,
+            Denied { error, .. } if error == "access_denied" => StatusCode::FORBIDDEN,
+            Denied { .. } => StatusCode::BAD_REQUEST,
+            InvalidIdToken(_) | InvalidUserInfo(_) => StatusCode::UNAUTHORIZED,
+            TokenEndpoint(_) | UserInfoEndpoint(_) => StatusCode::BAD_GATEWAY,
+            Unavailable(_) | Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Csrf => StatusCode::FORBIDDEN,
+            Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        tracing::warn!(status = status.as_u16(), reason = %self, "auth0: request refused");
+        let public = self.public();
+        let mut response = HttpResponse::build(status)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .content_type("text/plain; charset=utf-8")
+            .body(format!(
+                "{}\n\n{}\n\n{}\n",
+                public.title, public.message, public.hint
+            ));
+        response.extensions_mut().insert(public);
+        response
+    }
+}

@@ -1,0 +1,374 @@
+//! Auth0 settings, read from the environment under django-auth0's names (`AUTH0_DOMAIN`,
+//! `AUTH0_CLIENT_ID`, `AUTH0_SECRET`, `AUTH0_CALLBACK_URL`, `AUTH0_SUCCESS_URL`) plus
+//! `AUTH0_SCOPE` and `AUTH0_AUDIENCE`. A bad value is a [`ConfigError`] that names the variable.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::Url;
+
+/// Where a login lands when it carries no `next` and `AUTH0_SUCCESS_URL` is unset.
+pub const DEFAULT_SUCCESS_URL: &str = "/profile";
+/// The scopes asked for when `AUTH0_SCOPE` is unset: enough for a profile row.
+pub const DEFAULT_SCOPE: &str = "openid profile email";
+
+/// A configuration value that is missing or malformed: which variable, and what it expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub expected: String,
+}
+
+impl ConfigError {
+    pub fn new(variable: &'static str, expected: impl Into<String>) -> Self {
+        Self {
+            variable,
+            expected: expected.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.expected)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the Auth0 module needs to know about the tenant and this application.
+#[derive(Debug, Clone)]
+pub struct Auth0Settings {
+    /// `AUTH0_DOMAIN` as given (host name, or a loopback `http://` URL): what Lock is handed.
+    pub domain: String,
+    /// `https://{AUTH0_DOMAIN}/`: Auth0's issuer form, with the trailing slash.
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The full URL of our callback, sent as `redirect_uri`; never derived from the Host header.
+    pub callback_url: Url,
+    /// A local path or a URL on this app's origin.
+    pub success_url: String,
+    pub scope: String,
+    pub audience: Option<String>,
+}
+
+/// The `AUTH0_*` values that may be set whatever the tenant: callback, success URL, scope and
+/// audience. Parsed once, then completed by a real tenant's values or by the local dev tenant's.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub callback_url: Option<Url>,
+    pub success_url: String,
+    pub scope: String,
+    pub audience: Option<String>,
+}
+
+/// A real tenant's identity: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_SECRET`.
+#[derive(Debug, Clone)]
+pub struct TenantSettings {
+    pub domain: String,
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+impl Auth0Settings {
+    /// Joins a tenant's identity and the app-side values into complete settings.
+    ///
+    /// `default_callback` is used when `AUTH0_CALLBACK_URL` is unset, which is only allowed with
+    /// the local dev tenant (the caller passes `None` for a real tenant).
+    pub fn new(
+        tenant: TenantSettings,
+        app: AppSettings,
+        default_callback: Option<Url>,
+    ) -> Result<Self, ConfigError> {
+        let callback_url = app.callback_url.or(default_callback).ok_or_else(|| {
+            ConfigError::new(
+                "AUTH0_CALLBACK_URL",
+                "is required with a real tenant: the full URL of this app's callback, \
+                 e.g. https://app.example.com/callback (register it under Allowed Callback URLs)",
+            )
+        })?;
+        check_success_url(&app.success_url, &callback_url)?;
+        Ok(Self {
+            domain: tenant.domain,
+            issuer: tenant.issuer,
+            client_id: tenant.client_id,
+            client_secret: tenant.client_secret,
+            callback_url,
+            success_url: app.success_url,
+            scope: app.scope,
+            audience: app.audience,
+        })
+    }
+
+    /// The app's own origin with a `/` path: Auth0's `returnTo` after logout, and the home link.
+    pub fn home_url(&self) -> Url {
+        let mut home = self.callback_url.clone();
+        home.set_path("/");
+        home.set_query(None);
+        home.set_fragment(None);
+        home
+    }
+
+    /// The path the callback handler is mounted at, taken from `AUTH0_CALLBACK_URL`.
+    pub fn callback_path(&self) -> &str {
+        self.callback_url.path()
+    }
+
+    /// Whether the app is served over https, so cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.callback_url.scheme() == "https"
+    }
+
+    /// Auth0's logout endpoint, with the client and where to come back to.
+    /// <https://auth0.com/docs/api/authentication#logout>
+    pub fn logout_url(&self) -> Url {
+        let mut url = self.issuer.join("v2/logout").expect("issuer is a base URL");
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair("returnTo", self.home_url().as_str());
+        url
+    }
+}
+
+impl TenantSettings {
+    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_SECRET` (or `AUTH0_CLIENT_SECRET`).
+    /// `Ok(None)` when `AUTH0_DOMAIN` is unset or empty: the caller may then use a local tenant.
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(domain) = non_empty(lookup, "AUTH0_DOMAIN") else {
+            return Ok(None);
+        };
+        let issuer = issuer_for_domain(&domain)?;
+        let client_id = non_empty(lookup, "AUTH0_CLIENT_ID").ok_or_else(|| {
+            ConfigError::new(
+                "AUTH0_CLIENT_ID",
+                "is required when AUTH0_DOMAIN is set: the Client ID of your Regular Web \
+                 Application (Auth0 dashboard > Applications > Settings)",
+            )
+        })?;
+        let client_secret = non_empty(lookup, "AUTH0_SECRET")
+            .or_else(|| non_empty(lookup, "AUTH0_CLIENT_SECRET"))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "AUTH0_SECRET",
+                    "is required when AUTH0_DOMAIN is set (AUTH0_CLIENT_SECRET is accepted too): \
+                     the Client Secret of your application",
+                )
+            })?;
+        Ok(Some(Self {
+            domain,
+            issuer,
+            client_id,
+            client_secret: Secret::new(client_secret),
+        }))
+    }
+}
+
+impl AppSettings {
+    /// Reads `AUTH0_CALLBACK_URL`, `AUTH0_SUCCESS_URL`, `AUTH0_SCOPE` and `AUTH0_AUDIENCE`.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let callback_url = non_empty(lookup, "AUTH0_CALLBACK_URL")
+            .map(|raw| parse_callback_url(&raw))
+            .transpose()?;
+        let success_url =
+            non_empty(lookup, "AUTH0_SUCCESS_URL").unwrap_or_else(|| DEFAULT_SUCCESS_URL.into());
+        let scope = non_empty(lookup, "AUTH0_SCOPE").unwrap_or_else(|| DEFAULT_SCOPE.into());
+        if !scope.split_whitespace().any(|s| s == "openid") {
+            return Err(ConfigError::new(
+                "AUTH0_SCOPE",
+                format!(
+                    "must contain `openid` (space-separated scopes, e.g. `{DEFAULT_SCOPE}`), got `{scope}`"
+                ),
+            ));
+        }
+        let audience = non_empty(lookup, "AUTH0_AUDIENCE");
+        Ok(Self {
+            callback_url,
+            success_url,
+            scope,
+            audience,
+        })
+    }
+}
+
+fn non_empty(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `tenant.us.auth0.com` → `https://tenant.us.auth0.com/`. A full `http://` URL is accepted only
+/// for loopback hosts (a local tenant); a full `https://` URL is accepted and normalised.
+pub fn issuer_for_domain(domain: &str) -> Result<Url, ConfigError> {
+    const EXPECTED: &str = "expects your tenant's domain, e.g. `your-tenant.us.auth0.com` \
+         (or an http:// URL on 127.0.0.1, localhost or [::1] for a local tenant)";
+    let bad = || ConfigError::new("AUTH0_DOMAIN", format!("{EXPECTED}, got `{domain}`"));
+    let candidate = if domain.contains("://") {
+        domain.to_owned()
+    } else {
+        format!("https://{domain}")
+    };
+    let mut url = Url::parse(&candidate).map_err(|_| bad())?;
+    let plain = url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.path().trim_end_matches('/').is_empty();
+    if !plain || url.host().is_none() {
+        return Err(bad());
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::new(
+                "AUTH0_DOMAIN",
+                format!(
+                    "an http:// tenant is only allowed on a loopback host (127.0.0.1, localhost, \
+                     [::1]); use the https domain of your tenant, got `{domain}`"
+                ),
+            ))
+        }
+        _ => return Err(bad()),
+    }
+    url.set_path("/");
+    Ok(url)
+}
+
+fn parse_callback_url(raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).ok().filter(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.fragment().is_none()
+    });
+    url.ok_or_else(|| {
+        ConfigError::new(
+            "AUTH0_CALLBACK_URL",
+            format!(
+                "expects the full http(s) URL of this app's callback, e.g. \
+                 http://127.0.0.1:3000/callback, got `{raw}`"
+            ),
+        )
+    })
+}
+
+fn check_success_url(success_url: &str, callback_url: &Url) -> Result<(), ConfigError> {
+    let local = crate::auth0::redirect::local_path(success_url).is_some();
+    let same_origin = Url::parse(success_url)
+        .map(|u| u.origin() == callback_url.origin())
+        .unwrap_or(false);
+    if local || same_origin {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "AUTH0_SUCCESS_URL",
+            format!(
+                "expects a local path such as /profile, or a URL on this app's origin ({}), got `{success_url}`",
+                callback_url.origin().ascii_serialization()
+            ),
+        ))
+    }
+}
+
+/// Whether a URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_domain_becomes_an_https_issuer_with_a_trailing_slash() {
+        let issuer = issuer_for_domain("tenant.eu.auth0.com").unwrap();
+        assert_eq!(issuer.as_str(), "https://tenant.eu.auth0.com/");
+    }
+
+    #[test]
+    fn a_loopback_http_url_is_accepted_as_a_local_tenant() {
+        for domain in [
+            "http://127.0.0.1:4000",
+            "http://localhost:4000/",
+            "http://[::1]:4000",
+        ] {
+            let issuer = issuer_for_domain(domain).unwrap();
+            assert!(issuer.as_str().ends_with(":4000/"), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn a_non_loopback_http_tenant_is_refused() {
+        let err = issuer_for_domain("http://tenant.auth0.com").unwrap_err();
+        assert_eq!(err.variable, "AUTH0_DOMAIN");
+        assert!(err.expected.contains("loopback"));
+    }
+
+    #[test]
+    fn a_domain_with_a_path_or_credentials_is_refused() {
+        for domain in [
+            "tenant.auth0.com/x",
+            "https://u:p@tenant.auth0.com",
+            "ftp://x",
+            "a b",
+        ] {
+            assert!(issuer_for_domain(domain).is_err(), "{domain}");
+        }
+    }
+
+    #[test]
+    fn the_logout_url_names_the_client_and_the_home_page() {
+        let settings = Auth0Settings::new(
+            TenantSettings {
+                domain: "t.auth0.com".into(),
+                issuer: issuer_for_domain("t.auth0.com").unwrap(),
+                client_id: "abc".into(),
+                client_secret: Secret::new("s"),
+            },
+            AppSettings {
+                callback_url: Some(Url::parse("https://app.example/auth/callback").unwrap()),
+                success_url: "/profile".into(),
+                scope: DEFAULT_SCOPE.into(),
+                audience: None,
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            settings.logout_url().as_str(),
+            "https://t.auth0.com/v2/logout?client_id=abc&returnTo=https%3A%2F%2Fapp.example%2F"
+        );
+        assert_eq!(settings.callback_path(), "/auth/callback");
+    }
+
+    #[test]
+    fn the_secret_is_not_in_debug_output() {
+        let secret = Secret::new("hunter2");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

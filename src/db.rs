@@ -1,0 +1,141 @@
+//! SQLite: the pool (WAL, busy timeout), migrations, and the profile queries. Every login is one
+//! statement (`INSERT ... ON CONFLICT(sub) DO UPDATE`), so nothing is ever half-written and
+//! concurrent logins of the same user count correctly.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::auth0::{Auth0Backend, Auth0Profile, BackendError};
+
+/// How long a writer waits for another one before SQLite says "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SQLite allows one writer at a time; a few connections serve readers on these 2 cores.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// Opens (creating file and folder if needed) the database and runs pending migrations.
+pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(database_url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // With WAL, NORMAL is durable across application crashes; only a power loss can drop
+        // the last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    if let Some(parent) = options.get_filename().parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// Whether the database answers.
+pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+/// A stored profile, as `/profile` shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Profile {
+    pub id: i64,
+    pub sub: String,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub locale: Option<String>,
+    pub claims: String,
+    pub login_count: i64,
+    pub first_login_at: String,
+    pub last_login_at: String,
+    pub updated_at: String,
+}
+
+/// Records a login: creates the row, or refreshes the claims and counts the login. Returns the id.
+pub async fn upsert_profile(pool: &SqlitePool, p: &Auth0Profile) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO user_profiles (sub, email, email_verified, name, nickname, picture,
+             given_name, family_name, locale, claims, login_count,
+             first_login_at, last_login_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1,
+             strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+             strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+         ON CONFLICT (sub) DO UPDATE SET
+             email = excluded.email,
+             email_verified = excluded.email_verified,
+             name = excluded.name,
+             nickname = excluded.nickname,
+             picture = excluded.picture,
+             given_name = excluded.given_name,
+             family_name = excluded.family_name,
+             locale = excluded.locale,
+             claims = excluded.claims,
+             login_count = user_profiles.login_count + 1,
+             last_login_at = excluded.last_login_at,
+             updated_at = excluded.updated_at
+         RETURNING id",
+    )
+    .bind(&p.sub)
+    .bind(&p.email)
+    .bind(p.email_verified)
+    .bind(&p.name)
+    .bind(&p.nickname)
+    .bind(&p.picture)
+    .bind(&p.given_name)
+    .bind(&p.family_name)
+    .bind(&p.locale)
+    .bind(p.claims.to_string())
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn profile_by_id(pool: &SqlitePool, id: i64) -> Result<Option<Profile>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM user_profiles WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn profile_by_sub(pool: &SqlitePool, sub: &str) -> Result<Option<Profile>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM user_profiles WHERE sub = ?1")
+        .bind(sub)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The app's [`Auth0Backend`]: every login upserts the profile row; the row id is the user id.
+pub struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+impl SqliteBackend {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+impl Auth0Backend for SqliteBackend {
+    fn login<'a>(
+        &'a self,
+        profile: &'a Auth0Profile,
+    ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
+        Box::pin(async move {
+            let id = upsert_profile(&self.pool, profile).await?;
+            Ok(id.to_string())
+        })
+    }
+}

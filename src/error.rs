@@ -1,0 +1,139 @@
+//! Errors rendered as pages. Handlers return [`PageError`]; and every 4xx/5xx response that is
+//! not HTML or JSON already (the auth0 module's plain-text errors, actix's own 404/405/413...) is
+//! rendered through the same layout by [`render_error_page`], with a plain-text fallback.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::auth0::{Auth0Context, PublicError};
+
+/// A page handler's failure. The cause is logged; the page says only what is safe.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!(reason = %self, "page failed");
+        HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body("Something went wrong on our side.")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ctx: Auth0Context,
+    title: String,
+    status: u16,
+    message: String,
+    hint: String,
+}
+
+fn default_public(status: StatusCode) -> PublicError {
+    let (title, message, hint) = match status.as_u16() {
+        404 => ("Page not found", "There is nothing at this address.", ""),
+        405 => (
+            "Method not allowed",
+            "This page does not accept that kind of request.",
+            "",
+        ),
+        413 => (
+            "Request too large",
+            "The request body is larger than this app accepts.",
+            "",
+        ),
+        431 => (
+            "Headers too large",
+            "The request headers are larger than this app accepts.",
+            "",
+        ),
+        400..=499 => ("Bad request", "The request could not be understood.", ""),
+        503 => (
+            "Service unavailable",
+            "A service this page needs is not answering.",
+            "Try again in a moment.",
+        ),
+        _ => (
+            "Something went wrong",
+            "The app failed to answer this request.",
+            "Try again in a moment.",
+        ),
+    };
+    PublicError {
+        title,
+        message: message.to_owned(),
+        hint,
+    }
+}
+
+/// The `ErrorHandlers` hook: wraps an error response in the layout.
+pub fn render_error_page<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("text/html") || content_type.starts_with("application/json") {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let public = res
+        .response()
+        .extensions()
+        .get::<PublicError>()
+        .cloned()
+        .unwrap_or_else(|| default_public(status));
+    let Some(ctx) = Auth0Context::for_request(res.request()) else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let page = ErrorPage {
+        ctx,
+        title: public.title.to_owned(),
+        status: status.as_u16(),
+        message: public.message,
+        hint: public.hint.to_owned(),
+    };
+    let Ok(body) = page.render() else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let (req, old) = res.into_parts();
+    let mut new = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.append_header((name.clone(), value.clone()));
+        }
+    }
+    let new = new
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}
+
+/// The default service: a 404 that the error handler renders.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body("Page not found")
+}

@@ -1,0 +1,202 @@
+//! The app's pages: home, profile, logout confirmation, health. One template struct per page;
+//! each carries the [`Auth0Context`] the base layout needs.
+
+use actix_session::Session;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use sqlx::SqlitePool;
+
+use crate::auth0::{Auth0Context, AuthUser, MaybeUser};
+use crate::db::{self, Profile};
+use crate::error::PageError;
+
+/// Mounts the pages. The auth0 module mounts `/login`, the callback and `POST /logout`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/profile", web::get().to(profile))
+        .route("/logout", web::get().to(logout_confirm))
+        .route("/healthz", web::get().to(healthz));
+}
+
+/// Shown where a profile has no picture, or one that is not a plain http(s) URL.
+pub const PLACEHOLDER_AVATAR: &str = "/static/avatar.svg";
+
+/// A profile as pages show it: display name and a picture URL that is safe to put in `src`.
+pub struct ProfileView {
+    pub display_name: String,
+    pub picture_url: String,
+    pub nickname: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub sub: String,
+    pub login_count: i64,
+    pub first_login_at: String,
+    pub last_login_at: String,
+    pub claims_pretty: String,
+}
+
+impl From<Profile> for ProfileView {
+    fn from(p: Profile) -> Self {
+        let claims_pretty = serde_json::from_str::<serde_json::Value>(&p.claims)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or(p.claims);
+        Self {
+            display_name: p
+                .name
+                .clone()
+                .or_else(|| p.nickname.clone())
+                .or_else(|| p.email.clone())
+                .unwrap_or_else(|| p.sub.clone()),
+            picture_url: safe_picture(p.picture.as_deref()),
+            nickname: p.nickname,
+            email: p.email,
+            email_verified: p.email_verified,
+            sub: p.sub,
+            login_count: p.login_count,
+            first_login_at: p.first_login_at,
+            last_login_at: p.last_login_at,
+            claims_pretty,
+        }
+    }
+}
+
+/// `picture` comes from the identity provider: only an absolute http(s) URL goes into `src`.
+pub fn safe_picture(picture: Option<&str>) -> String {
+    picture
+        .and_then(|p| url::Url::parse(p).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .map_or_else(|| PLACEHOLDER_AVATAR.to_owned(), |u| u.to_string())
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: Auth0Context,
+    title: String,
+    profile: Option<ProfileView>,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    ctx: Auth0Context,
+    title: String,
+    p: ProfileView,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    ctx: Auth0Context,
+    title: String,
+}
+
+/// Renders a page; pages vary with the session, so no cache keeps them.
+pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
+    let body = page
+        .render()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// The stored profile of the logged-in user, if their row still exists.
+async fn stored_profile(pool: &SqlitePool, user: &AuthUser) -> Result<Option<Profile>, PageError> {
+    let Ok(id) = user.id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let profile = db::profile_by_id(pool, id).await?;
+    // The id is ours, but check the sub too: a database swapped under a live session must not
+    // show one user another's profile.
+    Ok(profile.filter(|p| p.sub == user.sub))
+}
+
+async fn home(
+    ctx: Auth0Context,
+    user: MaybeUser,
+    pool: web::Data<SqlitePool>,
+) -> Result<HttpResponse, PageError> {
+    let profile = match &user.0 {
+        Some(user) => stored_profile(&pool, user).await?.map(ProfileView::from),
+        None => None,
+    };
+    render(&HomePage {
+        ctx,
+        title: "Home".into(),
+        profile,
+    })
+}
+
+async fn profile(
+    ctx: Auth0Context,
+    user: AuthUser,
+    session: Session,
+    pool: web::Data<SqlitePool>,
+) -> Result<HttpResponse, PageError> {
+    match stored_profile(&pool, &user).await? {
+        Some(profile) => render(&ProfilePage {
+            ctx,
+            title: "Your profile".into(),
+            p: profile.into(),
+        }),
+        None => {
+            // The session names a user the database no longer has: start over.
+            session.purge();
+            Ok(HttpResponse::Found()
+                .insert_header((header::LOCATION, "/login?next=%2Fprofile"))
+                .finish())
+        }
+    }
+}
+
+async fn logout_confirm(ctx: Auth0Context) -> Result<HttpResponse, PageError> {
+    render(&LogoutPage {
+        ctx,
+        title: "Log out".into(),
+    })
+}
+
+async fn healthz(pool: web::Data<SqlitePool>) -> HttpResponse {
+    match db::ping(&pool).await {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body("ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "healthz: database does not answer");
+            HttpResponse::ServiceUnavailable()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("database unavailable")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_pictures_are_used() {
+        assert_eq!(
+            safe_picture(Some("https://x.example/a.png")),
+            "https://x.example/a.png"
+        );
+        assert_eq!(
+            safe_picture(Some("HTTP://x.example/a.png")),
+            "http://x.example/a.png"
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:image/png;base64,AA",
+            "/local.png",
+            "",
+            "https:",
+        ] {
+            assert_eq!(safe_picture(Some(bad)), PLACEHOLDER_AVATAR, "{bad}");
+        }
+        assert_eq!(safe_picture(None), PLACEHOLDER_AVATAR);
+    }
+}
