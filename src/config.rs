@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use actix_web::cookie::Key;
 
-use crate::auth0::settings::{AppSettings, TenantSettings};
+use crate::auth0::settings::{missing_callback, AppSettings, TenantSettings};
 use crate::auth0::ConfigError;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
@@ -38,6 +38,9 @@ impl Config {
         };
         let tenant = TenantSettings::from_lookup(lookup)?;
         let app = AppSettings::from_lookup(lookup)?;
+        if tenant.is_some() && app.callback_url.is_none() {
+            return Err(missing_callback());
+        }
 
         let database_url = value("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         if !database_url.starts_with("sqlite:") {
@@ -145,7 +148,12 @@ mod tests {
     #[test]
     fn a_real_tenant_needs_each_of_its_variables() {
         assert!(config(&REAL).is_ok());
-        for name in ["AUTH0_CLIENT_ID", "AUTH0_SECRET", "SESSION_KEY"] {
+        for name in [
+            "AUTH0_CLIENT_ID",
+            "AUTH0_SECRET",
+            "SESSION_KEY",
+            "AUTH0_CALLBACK_URL",
+        ] {
             let err = config(&real_without(name)).err().unwrap();
             assert_eq!(err.variable, name);
         }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use auth0_actix::config::Config;
-use auth0_actix::startup::Application;
+use auth0_actix::startup::{Application, StartupError};
 use auth0_actix::telemetry;
 
 #[actix_web::main]
@@ -24,6 +24,10 @@ async fn main() -> ExitCode {
     };
     let app = match Application::build(config).await {
         Ok(app) => app,
+        Err(e @ StartupError::Config(_)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(1);

@@ -100,9 +100,10 @@ impl ResponseError for LoginRequired {
                 .insert_header((header::WWW_AUTHENTICATE, "Session"))
                 .json(serde_json::json!({ "error": "login_required" }));
         }
-        let location = url::form_urlencoded::Serializer::new(format!("{LOGIN_PATH}?"))
+        let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", &self.next)
             .finish();
+        let location = format!("{LOGIN_PATH}?{query}");
         HttpResponse::Found()
             .insert_header((header::LOCATION, location))
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -101,14 +101,11 @@ impl Auth0Settings {
         app: AppSettings,
         default_callback: Option<Url>,
     ) -> Result<Self, ConfigError> {
-        let callback_url = app.callback_url.or(default_callback).ok_or_else(|| {
-            ConfigError::new(
-                "AUTH0_CALLBACK_URL",
-                "is required with a real tenant: the full URL of this app's callback, \
-                 e.g. https://app.example.com/callback (register it under Allowed Callback URLs)",
-            )
-        })?;
-        check_success_url(&app.success_url, &callback_url)?;
+        let callback_url = app
+            .callback_url
+            .or(default_callback)
+            .ok_or_else(missing_callback)?;
+        check_success_url(&app.success_url, Some(&callback_url))?;
         Ok(Self {
             domain: tenant.domain,
             issuer: tenant.issuer,
@@ -204,6 +201,7 @@ impl AppSettings {
             ));
         }
         let audience = non_empty(lookup, "AUTH0_AUDIENCE");
+        check_success_url(&success_url, callback_url.as_ref())?;
         Ok(Self {
             callback_url,
             success_url,
@@ -272,19 +270,30 @@ fn parse_callback_url(raw: &str) -> Result<Url, ConfigError> {
     })
 }
 
-fn check_success_url(success_url: &str, callback_url: &Url) -> Result<(), ConfigError> {
+/// The error for a real tenant without `AUTH0_CALLBACK_URL`.
+pub fn missing_callback() -> ConfigError {
+    ConfigError::new(
+        "AUTH0_CALLBACK_URL",
+        "is required with a real tenant: the full URL of this app's callback, \
+         e.g. https://app.example.com/callback (register it under Allowed Callback URLs)",
+    )
+}
+
+/// A success URL is a local path, or a URL on the callback's origin (never another site).
+fn check_success_url(success_url: &str, callback_url: Option<&Url>) -> Result<(), ConfigError> {
     let local = crate::auth0::redirect::local_path(success_url).is_some();
-    let same_origin = Url::parse(success_url)
-        .map(|u| u.origin() == callback_url.origin())
-        .unwrap_or(false);
+    let same_origin = match (Url::parse(success_url), callback_url) {
+        (Ok(url), Some(callback)) => url.origin() == callback.origin(),
+        _ => false,
+    };
     if local || same_origin {
         Ok(())
     } else {
         Err(ConfigError::new(
             "AUTH0_SUCCESS_URL",
             format!(
-                "expects a local path such as /profile, or a URL on this app's origin ({}), got `{success_url}`",
-                callback_url.origin().ascii_serialization()
+                "expects a local path such as /profile, or a URL on the origin of \
+                 AUTH0_CALLBACK_URL, got `{success_url}`"
             ),
         ))
     }

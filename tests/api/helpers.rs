@@ -1,0 +1,205 @@
+//! `spawn_app()` and the HTTP steps of a login, shared by every test.
+
+use std::collections::HashMap;
+
+use auth0_actix::config::Config;
+use auth0_actix::startup::Application;
+use reqwest::header::LOCATION;
+use reqwest::{Response, StatusCode};
+use sqlx::SqlitePool;
+use url::Url;
+
+pub struct TestApp {
+    pub address: Url,
+    pub tenant: Option<Url>,
+    /// Keeps cookies like a browser, never follows redirects: every hop is asserted.
+    pub client: reqwest::Client,
+    pub pool: SqlitePool,
+    pub client_secret: String,
+    pub client_id: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the app with the dev tenant, both on port 0, and a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Like [`spawn_app`], with extra environment variables.
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    init_test_logging();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert(
+        "DATABASE_URL".into(),
+        format!("sqlite://{}", dir.path().join("app.db").display()),
+    );
+    env.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+    for (k, v) in vars {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(&|name| env.get(name).cloned()).expect("test config");
+    let app = Application::build(config).await.expect("app starts");
+    let address = Url::parse(&format!("http://127.0.0.1:{}/", app.port())).unwrap();
+    let tenant = app.dev_tenant().map(|t| t.issuer().clone());
+    let pool = app.pool().clone();
+    let client_secret = app.settings().client_secret.expose().to_owned();
+    let client_id = app.settings().client_id.clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        tenant,
+        client: client(),
+        pool,
+        client_secret,
+        client_id,
+        _dir: dir,
+    }
+}
+
+/// Logs go through libtest's capture: shown for failing tests only.
+fn init_test_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn,actix_server=warn".into()),
+        ))
+        .with_test_writer()
+        .try_init();
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> Url {
+        self.address.join(path).expect("path")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_url(&self, url: &Url) -> Response {
+        self.client.get(url.clone()).send().await.expect("GET")
+    }
+
+    /// `GET /login[?next=]`: returns the tenant's `/authorize` URL the app redirected to.
+    pub async fn start_login(&self, next: Option<&str>) -> Url {
+        let mut url = self.url("/login");
+        if let Some(next) = next {
+            url.query_pairs_mut().append_pair("next", next);
+        }
+        let response = self.get_url(&url).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "/login redirects");
+        location(&response)
+    }
+
+    /// Follows `/authorize` to the tenant's form and submits it; returns where the tenant sent
+    /// the browser (the app's callback with `code` and `state`, or an error).
+    pub async fn submit_tenant_form(&self, authorize: &Url, email: &str, password: &str) -> Url {
+        let form = location(&self.get_url(authorize).await);
+        let page = self.get_url(&form).await;
+        assert_eq!(
+            page.status(),
+            StatusCode::OK,
+            "the tenant shows its login form"
+        );
+        let state = query_param(&form, "state").expect("form state");
+        let response = self
+            .client
+            .post(form.join("/u/login").unwrap())
+            .form(&[
+                ("state", state.as_str()),
+                ("email", email),
+                ("password", password),
+                ("action", "login"),
+            ])
+            .send()
+            .await
+            .expect("POST /u/login");
+        assert_eq!(
+            response.status(),
+            StatusCode::FOUND,
+            "the tenant accepts the form"
+        );
+        location(&response)
+    }
+
+    /// A whole login as `email`; returns the callback's response (a redirect on success).
+    pub async fn login_as(&self, email: &str) -> Response {
+        self.login_with_next(email, None).await
+    }
+
+    pub async fn login_with_next(&self, email: &str, next: Option<&str>) -> Response {
+        let authorize = self.start_login(next).await;
+        let callback = self.submit_tenant_form(&authorize, email, "pw").await;
+        self.get_url(&callback).await
+    }
+
+    /// The logout form's CSRF token, read from the logout page.
+    pub async fn csrf_token(&self) -> Option<String> {
+        let html = self.get("/logout").await.text().await.unwrap();
+        let start = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+        let end = html[start..].find('"')? + start;
+        Some(html[start..end].to_owned())
+    }
+
+    pub async fn login_count(&self, sub_like_email: &str) -> Option<i64> {
+        sqlx::query_scalar("SELECT login_count FROM user_profiles WHERE email = ?1")
+            .bind(sub_like_email)
+            .fetch_optional(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn profile_rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM user_profiles")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Whether the session is anonymous: `/profile` sends it to log in.
+    pub async fn is_anonymous(&self) -> bool {
+        let response = self.get("/profile").await;
+        response.status() == StatusCode::FOUND
+            && location_str(&response).starts_with("/login?next=")
+    }
+}
+
+/// The `Location` of a redirect, resolved against the request URL.
+#[track_caller]
+pub fn location(response: &Response) -> Url {
+    response
+        .url()
+        .join(&location_str(response))
+        .expect("Location is a URL")
+}
+
+#[track_caller]
+pub fn location_str(response: &Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("no Location on a {} response", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[track_caller]
+pub fn assert_is_redirect_to(response: &Response, location: &str) {
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location_str(response), location);
+}
+
+pub fn query_param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

@@ -1,0 +1,79 @@
+//! `GET /logout` (confirm page) and `POST /logout` (CSRF token, then Auth0's `/v2/logout`).
+
+use reqwest::StatusCode;
+
+use crate::helpers::{assert_is_redirect_to, location, query_param, spawn_app};
+
+#[actix_web::test]
+async fn logout_purges_the_session_and_goes_to_the_tenant_logout() {
+    let app = spawn_app().await;
+    app.login_as("ada@example.com").await;
+    let csrf = app
+        .csrf_token()
+        .await
+        .expect("the logout page has a CSRF token");
+    let response = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let target = location(&response);
+    assert_eq!(target.origin(), app.tenant.as_ref().unwrap().origin());
+    assert_eq!(target.path(), "/v2/logout");
+    assert_eq!(
+        query_param(&target, "client_id"),
+        Some(app.client_id.clone())
+    );
+    assert_eq!(
+        query_param(&target, "returnTo"),
+        Some(app.url("/").to_string())
+    );
+    assert!(app.is_anonymous().await, "the session is gone");
+
+    // The tenant sends the browser back to the app's home, anonymous.
+    let back = app.get_url(&target).await;
+    assert_is_redirect_to(&back, app.url("/").as_str());
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains(r#"id="anonymous""#));
+}
+
+#[actix_web::test]
+async fn logout_without_the_csrf_token_is_refused_and_the_user_stays_logged_in() {
+    let app = spawn_app().await;
+    app.login_as("ada@example.com").await;
+    for form in [vec![], vec![("csrf", "wrong")], vec![("csrf", "")]] {
+        let response = app
+            .client
+            .post(app.url("/logout"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{form:?}");
+    }
+    assert!(!app.is_anonymous().await);
+}
+
+#[actix_web::test]
+async fn the_logout_page_shows_a_form_only_to_logged_in_users() {
+    let app = spawn_app().await;
+    let anonymous = app.get("/logout").await.text().await.unwrap();
+    assert!(anonymous.contains("You are not logged in"));
+    assert!(!anonymous.contains(r#"name="csrf""#));
+    app.login_as("ada@example.com").await;
+    assert!(app.csrf_token().await.is_some());
+}
+
+#[actix_web::test]
+async fn the_tenant_refuses_a_return_to_that_is_not_registered() {
+    let app = spawn_app().await;
+    let mut logout = app.tenant.clone().unwrap().join("/v2/logout").unwrap();
+    logout
+        .query_pairs_mut()
+        .append_pair("returnTo", "https://evil.example/");
+    let response = app.get_url(&logout).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real app on a random loopback port, the real dev tenant, real HTTP and
+//! a real SQLite file per test.
+
+mod helpers;
+
+mod config;
+mod health;
+mod login;
+mod logout;
+mod pages;
