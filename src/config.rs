@@ -7,12 +7,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use actix_web::cookie::Key;
 
 use crate::auth0::settings::{missing_callback, AppSettings, TenantSettings};
-use crate::auth0::ConfigError;
+use crate::auth0::{self, ConfigError};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
-/// `actix_web::cookie::Key` needs 64 bytes of key material (32 to sign, 32 to encrypt).
-pub const MIN_SESSION_KEY_BYTES: usize = 64;
 
 #[derive(Clone)]
 pub struct Config {
@@ -52,29 +50,10 @@ impl Config {
             ));
         }
 
-        // Not trimmed: the key is used byte for byte.
+        // Not trimmed: the key is used byte for byte. Optional only with the dev tenant.
         let session_key = match lookup("SESSION_KEY").filter(|v| !v.is_empty()) {
-            Some(raw) if raw.len() < MIN_SESSION_KEY_BYTES => {
-                return Err(ConfigError::new(
-                    "SESSION_KEY",
-                    format!(
-                        "must be at least {MIN_SESSION_KEY_BYTES} bytes (it is {}); generate one with \
-                         `openssl rand -base64 64 | tr -d '\\n'`",
-                        raw.len()
-                    ),
-                ))
-            }
-            Some(raw) => Some(Key::derive_from(raw.as_bytes())),
-            None if tenant.is_some() => {
-                return Err(ConfigError::new(
-                    "SESSION_KEY",
-                    format!(
-                        "is required with a real tenant: at least {MIN_SESSION_KEY_BYTES} random bytes, e.g. \
-                         `openssl rand -base64 64 | tr -d '\\n'` (sessions must survive restarts)"
-                    ),
-                ))
-            }
-            None => None,
+            None if tenant.is_none() => None,
+            raw => Some(auth0::session_key(raw.as_deref())?),
         };
 
         let bind = value("BIND_ADDR").unwrap_or_else(|| DEFAULT_BIND_ADDR.into());

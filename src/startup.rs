@@ -47,10 +47,19 @@ pub struct Application {
 }
 
 impl Application {
+    /// Binds `BIND_ADDR` and builds the app.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let addr = config.bind_addr;
         let listener =
             TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Builds the app on a listener the caller bound (`BIND_ADDR` is then ignored).
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
 
         let (settings, dev_tenant) = match config.tenant {

@@ -34,3 +34,37 @@ pub trait Auth0Backend: Send + Sync + 'static {
         profile: &'a Auth0Profile,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>>;
 }
+
+/// A backend from a plain function or closure, for apps whose user lookup does not wait on I/O.
+///
+/// ```
+/// use auth0_actix::auth0::{self, Auth0Backend};
+///
+/// let by_email = auth0::from_fn(|profile| {
+///     profile.email.clone().ok_or_else(|| "this app needs an email address".into())
+/// });
+/// fn takes_backend(_: impl Auth0Backend) {}
+/// takes_backend(by_email);
+/// ```
+pub fn from_fn<F>(f: F) -> FnBackend<F>
+where
+    F: Fn(&Auth0Profile) -> Result<String, BackendError> + Send + Sync + 'static,
+{
+    FnBackend(f)
+}
+
+/// See [`from_fn`].
+pub struct FnBackend<F>(F);
+
+impl<F> Auth0Backend for FnBackend<F>
+where
+    F: Fn(&Auth0Profile) -> Result<String, BackendError> + Send + Sync + 'static,
+{
+    fn login<'a>(
+        &'a self,
+        profile: &'a Auth0Profile,
+    ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
+        let result = (self.0)(profile);
+        Box::pin(async move { result })
+    }
+}

@@ -3,7 +3,7 @@
 //! never holds a code, token, cookie or secret).
 //!
 //! The module renders no pages: an error response is plain text and carries a [`PublicError`] in
-//! its extensions, so the host app can render it through its own layout (see `crate::error`).
+//! its extensions, so the host app can render it through its own layout (this app does so in its `error` module).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};

@@ -9,6 +9,47 @@
 //!
 //! The module renders no pages: its errors are plain text carrying a [`PublicError`] that a host
 //! can render through its own layout.
+//!
+//! # Mounting
+//!
+//! One `configure` call and the session middleware; then [`AuthUser`] protects any handler:
+//!
+//! ```
+//! use actix_web::{cookie::Key, test, web, App, HttpResponse};
+//! use auth0_actix::auth0::{self, Auth0, Auth0Settings, AuthUser};
+//!
+//! async fn dashboard(user: AuthUser) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("hello {}", user.sub))
+//! }
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! // Usually `Auth0Settings::from_env()`; spelled out here.
+//! let settings = Auth0Settings::from_lookup(&|name| match name {
+//!     "AUTH0_DOMAIN" => Some("your-tenant.eu.auth0.com".into()),
+//!     "AUTH0_CLIENT_ID" => Some("your-client-id".into()),
+//!     "AUTH0_SECRET" => Some("your-client-secret".into()),
+//!     "AUTH0_CALLBACK_URL" => Some("https://app.example/callback".into()),
+//!     _ => None,
+//! })
+//! .unwrap();
+//! // The backend: how your app knows the user who logged in (here: by their Auth0 `sub`).
+//! let auth0 = Auth0::new(settings, auth0::from_fn(|profile| Ok(profile.sub.clone())));
+//!
+//! let app = test::init_service(
+//!     App::new()
+//!         .wrap(auth0.session_middleware(Key::generate()))
+//!         .configure(auth0::configure(auth0.clone()))
+//!         .route("/dashboard", web::get().to(dashboard)),
+//! )
+//! .await;
+//!
+//! // An anonymous visitor is sent to log in, and will come back to the dashboard.
+//! let request = test::TestRequest::get().uri("/dashboard").to_request();
+//! let response = test::call_service(&app, request).await;
+//! assert_eq!(response.status(), 302);
+//! assert_eq!(response.headers().get("location").unwrap(), "/login?next=%2Fdashboard");
+//! # });
+//! ```
 
 pub mod backend;
 pub mod client;
@@ -27,7 +68,7 @@ use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 
-pub use backend::{Auth0Backend, BackendError};
+pub use backend::{from_fn, Auth0Backend, BackendError};
 pub use client::{Auth0Client, Auth0Profile};
 pub use context::Auth0Context;
 pub use error::{Auth0Error, PublicError};
@@ -88,6 +129,34 @@ pub fn configure(auth0: web::Data<Auth0>) -> impl FnOnce(&mut web::ServiceConfig
             .route(LOGIN_PATH, web::get().to(handlers::login))
             .route(&callback_path, web::get().to(handlers::callback))
             .route(LOGOUT_PATH, web::post().to(handlers::logout));
+    }
+}
+
+/// The session key from `SESSION_KEY` (at least 64 bytes, e.g. `openssl rand -base64 64`).
+pub fn session_key_from_env() -> Result<Key, ConfigError> {
+    session_key(std::env::var("SESSION_KEY").ok().as_deref())
+}
+
+/// A session key from raw key material: at least 64 bytes, stretched with HKDF.
+pub fn session_key(raw: Option<&str>) -> Result<Key, ConfigError> {
+    const MIN_BYTES: usize = 64;
+    match raw {
+        Some(raw) if raw.len() >= MIN_BYTES => Ok(Key::derive_from(raw.as_bytes())),
+        Some(raw) if !raw.is_empty() => Err(ConfigError::new(
+            "SESSION_KEY",
+            format!(
+                "must be at least {MIN_BYTES} bytes (it is {}); generate one with \
+                 `openssl rand -base64 64 | tr -d '\\n'`",
+                raw.len()
+            ),
+        )),
+        _ => Err(ConfigError::new(
+            "SESSION_KEY",
+            format!(
+                "is required: at least {MIN_BYTES} random bytes, e.g. \
+                 `openssl rand -base64 64 | tr -d '\\n'` (sessions must survive restarts)"
+            ),
+        )),
     }
 }
 

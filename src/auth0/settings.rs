@@ -148,6 +148,25 @@ impl Auth0Settings {
     }
 }
 
+impl Auth0Settings {
+    /// Reads every `AUTH0_*` variable from the process environment, for a real tenant.
+    /// (The sample app's own configuration adds the local dev tenant on top.)
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let tenant = TenantSettings::from_lookup(lookup)?.ok_or_else(|| {
+            ConfigError::new(
+                "AUTH0_DOMAIN",
+                "is required: your tenant's domain, e.g. `your-tenant.us.auth0.com`",
+            )
+        })?;
+        Self::new(tenant, AppSettings::from_lookup(lookup)?, None)
+    }
+}
+
 impl TenantSettings {
     /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_SECRET` (or `AUTH0_CLIENT_SECRET`).
     /// `Ok(None)` when `AUTH0_DOMAIN` is unset or empty: the caller may then use a local tenant.
@@ -281,7 +300,7 @@ pub fn missing_callback() -> ConfigError {
 
 /// A success URL is a local path, or a URL on the callback's origin (never another site).
 fn check_success_url(success_url: &str, callback_url: Option<&Url>) -> Result<(), ConfigError> {
-    let local = crate::auth0::redirect::local_path(success_url).is_some();
+    let local = super::redirect::local_path(success_url).is_some();
     let same_origin = match (Url::parse(success_url), callback_url) {
         (Ok(url), Some(callback)) => url.origin() == callback.origin(),
         _ => false,

@@ -74,7 +74,7 @@ pub fn take(pending: &mut Vec<PendingLogin>, state: &str) -> Option<PendingLogin
     let now = now();
     let index = pending
         .iter()
-        .position(|p| crate::auth0::secure_eq(&p.state, state))?;
+        .position(|p| super::secure_eq(&p.state, state))?;
     let login = pending.remove(index);
     pending.retain(|p| !p.is_expired(now));
     (!login.is_expired(now)).then_some(login)

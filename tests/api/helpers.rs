@@ -27,6 +27,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with extra environment variables.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    spawn_app_on(listener, vars).await
+}
+
+/// Like [`spawn_app_with`], on a listener the test bound (to know the port beforehand).
+pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]) -> TestApp {
     init_test_logging();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env: HashMap<String, String> = HashMap::new();
@@ -34,12 +40,13 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         "DATABASE_URL".into(),
         format!("sqlite://{}", dir.path().join("app.db").display()),
     );
-    env.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_lookup(&|name| env.get(name).cloned()).expect("test config");
-    let app = Application::build(config).await.expect("app starts");
+    let app = Application::build_with_listener(config, listener)
+        .await
+        .expect("app starts");
     let address = Url::parse(&format!("http://127.0.0.1:{}/", app.port())).unwrap();
     let tenant = app.dev_tenant().map(|t| t.issuer().clone());
     let pool = app.pool().clone();

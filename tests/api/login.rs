@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use auth0_actix::dev_tenant::{DevTenant, Registration};
 use url::Url;
 
-use crate::helpers::{assert_is_redirect_to, location, query_param, spawn_app, spawn_app_with};
+use crate::helpers::{
+    assert_is_redirect_to, location, query_param, spawn_app, spawn_app_on, spawn_app_with,
+};
 
 #[actix_web::test]
 async fn login_redirects_to_authorize_with_state_nonce_and_pkce() {
@@ -316,12 +318,9 @@ async fn an_unreachable_tenant_gives_a_503_login_page_and_the_app_stays_up() {
 #[actix_web::test]
 async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
     // The same code path as a real tenant: settings from AUTH0_* only, no dev tenant in the app.
-    // The port is reserved by binding and releasing it, so the tenant can register the callback.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The app's listener is bound first, so the tenant can register its callback URL.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     let callback = format!("http://127.0.0.1:{port}/auth/callback");
     let tenant = DevTenant::start(Registration {
         client_name: "test".into(),
@@ -331,14 +330,16 @@ async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
     .await
     .unwrap();
     let settings = tenant.tenant_settings();
-    let app = spawn_app_with(&[
-        ("AUTH0_DOMAIN", &settings.domain),
-        ("AUTH0_CLIENT_ID", &settings.client_id),
-        ("AUTH0_SECRET", settings.client_secret.expose()),
-        ("AUTH0_CALLBACK_URL", &callback),
-        ("SESSION_KEY", &"k".repeat(64)),
-        ("BIND_ADDR", &format!("127.0.0.1:{port}")),
-    ])
+    let app = spawn_app_on(
+        listener,
+        &[
+            ("AUTH0_DOMAIN", &settings.domain),
+            ("AUTH0_CLIENT_ID", &settings.client_id),
+            ("AUTH0_SECRET", settings.client_secret.expose()),
+            ("AUTH0_CALLBACK_URL", &callback),
+            ("SESSION_KEY", &"k".repeat(64)),
+        ],
+    )
     .await;
     assert!(app.tenant.is_none());
     let authorize = app.start_login(None).await;

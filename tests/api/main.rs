@@ -4,6 +4,7 @@
 mod helpers;
 
 mod config;
+mod existing_app;
 mod health;
 mod login;
 mod logout;

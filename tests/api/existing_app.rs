@@ -1,0 +1,89 @@
+//! The example in `examples/existing_app.rs`, compiled into this test binary and run against
+//! the dev tenant: an existing app's own protected page, reached through Auth0 login.
+
+#[allow(dead_code)]
+#[path = "../../examples/existing_app.rs"]
+mod club;
+
+use std::net::TcpListener;
+
+use actix_web::cookie::Key;
+use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_SCOPE};
+use auth0_actix::dev_tenant::{DevTenant, Registration};
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::helpers::{assert_is_redirect_to, client, location, location_str};
+
+#[actix_web::test]
+async fn the_existing_app_gains_auth0_login() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let callback = home.join("/callback").unwrap();
+    let tenant = DevTenant::start(Registration {
+        client_name: "The Club".into(),
+        callback_url: callback.clone(),
+        logout_url: home.clone(),
+    })
+    .await
+    .unwrap();
+    let app_settings = AppSettings {
+        callback_url: Some(callback),
+        success_url: "/".into(),
+        scope: DEFAULT_SCOPE.into(),
+        audience: None,
+    };
+    let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
+    let server = club::serve(listener, settings, Key::generate()).unwrap();
+    actix_web::rt::spawn(server);
+
+    let browser = client();
+    // Anonymous: the club's lounge sends the visitor to log in, and back to the lounge after.
+    let lounge = home.join("/members").unwrap();
+    let response = browser.get(lounge.clone()).send().await.unwrap();
+    assert_is_redirect_to(&response, "/login?next=%2Fmembers");
+    let response = browser.get(location(&response)).send().await.unwrap();
+    let authorize = location(&response);
+    assert_eq!(authorize.origin(), tenant.issuer().origin());
+
+    // The tenant's form.
+    let form = location(&browser.get(authorize).send().await.unwrap());
+    let state = form
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let response = browser
+        .post(form.join("/u/login").unwrap())
+        .form(&[
+            ("state", state.as_str()),
+            ("email", "ada@example.com"),
+            ("password", "pw"),
+            ("action", "login"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&response);
+
+    // The callback logs the member in and returns to the lounge, which now knows them.
+    let response = browser.get(callback).send().await.unwrap();
+    assert_eq!(location_str(&response), "/members");
+    let response = browser.get(lounge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "Welcome to the lounge, ada@example.com! Visit number 1."
+    );
+}
+
+#[test]
+fn the_example_needs_at_most_ten_marked_lines() {
+    let source = include_str!("../../examples/existing_app.rs");
+    let marked = source
+        .lines()
+        .filter(|l| l.trim_end().ends_with("// [auth0]"))
+        .count();
+    assert!((1..=10).contains(&marked), "{marked} marked lines");
+}
