@@ -1,6 +1,6 @@
-//! SQLite: the pool (WAL, busy timeout), migrations, and the profile queries. Every login is one
-//! statement (`INSERT ... ON CONFLICT(sub) DO UPDATE`), so nothing is ever half-written and
-//! concurrent logins of the same user count correctly.
+//! SQLite: the pool (WAL, busy timeout), migrations, the profile and session queries. A login's
+//! profile write is one statement (`INSERT ... ON CONFLICT(sub) DO UPDATE`), in one transaction
+//! with its session row, so nothing is ever half-written and concurrent logins count correctly.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::auth0::{Auth0Backend, Auth0Profile, BackendError};
+use crate::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError};
 
 /// How long a writer waits for another one before SQLite says "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,7 +66,10 @@ pub struct Profile {
 }
 
 /// Records a login: creates the row, or refreshes the claims and counts the login. Returns the id.
-pub async fn upsert_profile(pool: &SqlitePool, p: &Auth0Profile) -> Result<i64, sqlx::Error> {
+pub async fn upsert_profile(
+    db: impl sqlx::SqliteExecutor<'_>,
+    p: &Auth0Profile,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO user_profiles (sub, email, email_verified, name, nickname, picture,
              given_name, family_name, locale, claims, login_count,
@@ -99,7 +102,7 @@ pub async fn upsert_profile(pool: &SqlitePool, p: &Auth0Profile) -> Result<i64, 
     .bind(&p.family_name)
     .bind(&p.locale)
     .bind(p.claims.to_string())
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
 }
 
@@ -117,7 +120,66 @@ pub async fn profile_by_sub(pool: &SqlitePool, sub: &str) -> Result<Option<Profi
         .await
 }
 
-/// The app's [`Auth0Backend`]: every login upserts the profile row; the row id is the user id.
+/// How long a login lasts at most; the session row expires then, whatever the cookie says.
+pub const SESSION_LIFETIME_DAYS: u32 = 7;
+
+/// Records a login and its session in one transaction: the profile upsert, the session row, and
+/// a sweep of expired sessions. Returns the profile id. Either all of it is written or nothing.
+pub async fn record_login(
+    pool: &SqlitePool,
+    profile: &Auth0Profile,
+    session_id: &str,
+) -> Result<i64, sqlx::Error> {
+    // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
+    // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id = upsert_profile(&mut *tx, profile).await?;
+    sqlx::query(
+        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
+         VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3))",
+    )
+    .bind(session_id)
+    .bind(id)
+    .bind(format!("+{SESSION_LIFETIME_DAYS} days"))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM user_sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Whether a session row exists for this profile and has not expired.
+pub async fn session_is_active(
+    pool: &SqlitePool,
+    session_id: &str,
+    profile_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM user_sessions
+         WHERE id = ?1 AND profile_id = ?2 AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    )
+    .bind(session_id)
+    .bind(profile_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
+}
+
+pub async fn end_session(pool: &SqlitePool, session_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_sessions WHERE id = ?1")
+        .bind(session_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// The app's [`Auth0Backend`]: a login upserts the profile row (its id is the user id) and
+/// records the session, which logout deletes.
 pub struct SqliteBackend {
     pool: SqlitePool,
 }
@@ -132,10 +194,27 @@ impl Auth0Backend for SqliteBackend {
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
+        session_id: &'a str,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(async move {
-            let id = upsert_profile(&self.pool, profile).await?;
+            let id = record_login(&self.pool, profile, session_id).await?;
             Ok(id.to_string())
         })
+    }
+
+    fn session_is_active<'a>(
+        &'a self,
+        user: &'a AuthUser,
+    ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let Ok(profile_id) = user.id.parse::<i64>() else {
+                return Ok(false);
+            };
+            Ok(session_is_active(&self.pool, &user.session_id, profile_id).await?)
+        })
+    }
+
+    fn logout<'a>(&'a self, user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move { Ok(end_session(&self.pool, &user.session_id).await?) })
     }
 }

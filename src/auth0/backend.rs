@@ -1,16 +1,26 @@
-//! The one seam between this module and the app: what to do with a user who just logged in.
-//! It is the Rust form of django-auth0's `Auth0Backend` (`authenticate(**user_info)`).
+//! The one seam between this module and the app: what to do with a user who just logged in, and
+//! (optionally) whether their session is still live. It is the Rust form of django-auth0's
+//! `Auth0Backend` (`authenticate(**user_info)`).
+
+use std::future::ready;
 
 use futures_util::future::LocalBoxFuture;
 
 use super::client::Auth0Profile;
+use super::extractor::AuthUser;
 
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Called once per successful login, after the ID token and userinfo were validated.
 ///
-/// Return the id your app knows this user by: it is stored in the session and handed back by the
-/// [`AuthUser`](super::AuthUser) extractor. An error fails the login (503 page, no session).
+/// [`login`](Self::login) returns the id your app knows this user by: it is stored in the session
+/// and handed back by the [`AuthUser`] extractor. An error fails the login (503 page, no session).
+///
+/// Each login also gets a random `session_id`. A backend that records it (as this app's SQLite
+/// backend does) can revoke sessions server-side: [`session_is_active`](Self::session_is_active)
+/// is asked once per request that needs the user, and [`logout`](Self::logout) ends it, so a
+/// session cookie copied before logout is worthless after it. The defaults keep no record: the
+/// session then lives as long as its encrypted cookie.
 ///
 /// ```
 /// use auth0_actix::auth0::{Auth0Backend, Auth0Profile, BackendError};
@@ -23,6 +33,7 @@ pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 ///     fn login<'a>(
 ///         &'a self,
 ///         profile: &'a Auth0Profile,
+///         _session_id: &'a str,
 ///     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
 ///         Box::pin(async move { Ok(profile.sub.clone()) })
 ///     }
@@ -32,10 +43,25 @@ pub trait Auth0Backend: Send + Sync + 'static {
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
+        session_id: &'a str,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>>;
+
+    /// Whether the session `user.session_id` is still live. Default: always.
+    fn session_is_active<'a>(
+        &'a self,
+        _user: &'a AuthUser,
+    ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(ready(Ok(true)))
+    }
+
+    /// Ends the session `user.session_id`. Default: nothing to do.
+    fn logout<'a>(&'a self, _user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(ready(Ok(())))
+    }
 }
 
 /// A backend from a plain function or closure, for apps whose user lookup does not wait on I/O.
+/// Its sessions live as long as their cookie.
 ///
 /// ```
 /// use auth0_actix::auth0::{self, Auth0Backend};
@@ -63,8 +89,8 @@ where
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
+        _session_id: &'a str,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
-        let result = (self.0)(profile);
-        Box::pin(async move { result })
+        Box::pin(ready((self.0)(profile)))
     }
 }

@@ -1,12 +1,11 @@
 //! The context helper: what every page template gets from this module, the Rust form of
 //! django-auth0's `context_processors.auth0`. It never holds the client secret.
 
-use std::future::{ready, Ready};
-
 use actix_session::SessionExt;
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
-use super::extractor::AuthUser;
+use super::extractor::{current_user, AuthUser, CheckedUser};
 use super::session::AuthSession;
 use super::{Auth0, LOGIN_PATH, LOGOUT_PATH};
 
@@ -26,13 +25,22 @@ pub struct Auth0Context {
 }
 
 impl Auth0Context {
+    /// The context for a request whose user was already checked (by an extractor); otherwise
+    /// the user is left out. `None` when the module is not mounted.
     pub fn for_request(req: &HttpRequest) -> Option<Self> {
+        let user = req
+            .extensions()
+            .get::<CheckedUser>()
+            .and_then(|checked| checked.0.clone());
+        Self::with_user(req, user)
+    }
+
+    fn with_user(req: &HttpRequest, user: Option<AuthUser>) -> Option<Self> {
         let auth0 = req.app_data::<web::Data<Auth0>>()?;
         let settings = auth0.settings();
-        let session = req.get_session();
-        let auth = AuthSession(&session);
-        let user = auth.user().map(AuthUser::from);
-        let csrf_token = user.as_ref().and_then(|_| auth.csrf_token());
+        let csrf_token = user
+            .as_ref()
+            .and_then(|_| AuthSession(&req.get_session()).csrf_token());
         Some(Self {
             client_id: settings.client_id.clone(),
             domain: settings.domain.clone(),
@@ -49,11 +57,15 @@ impl Auth0Context {
 
 impl FromRequest for Auth0Context {
     type Error = actix_web::Error;
-    type Future = Ready<Result<Self, actix_web::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::for_request(req).ok_or_else(|| {
-            actix_web::error::ErrorInternalServerError("the auth0 module is not mounted")
-        }))
+        let req = req.clone();
+        Box::pin(async move {
+            let user = current_user(&req).await?;
+            Self::with_user(&req, user).ok_or_else(|| {
+                actix_web::error::ErrorInternalServerError("the auth0 module is not mounted")
+            })
+        })
     }
 }

@@ -6,8 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::Auth0Error;
+use super::extractor::AuthUser;
 use super::redirect::local_path;
-use super::session::{AuthSession, SessionUser};
+use super::session::AuthSession;
 use super::transaction::PendingLogin;
 use super::{secure_eq, Auth0};
 
@@ -26,7 +27,7 @@ pub async fn login(
     let login = PendingLogin::new(next);
     let url = auth0.client().authorize_url(&login).await?;
     AuthSession(&session)
-        .push_login(login)
+        .push_login(login, auth0.settings().login_max_age)
         .map_err(Auth0Error::Session)?;
     Ok(redirect(url.as_str()))
 }
@@ -50,7 +51,9 @@ pub async fn callback(
     let query = query.into_inner();
     let auth = AuthSession(&session);
     let login = match query.state.as_deref() {
-        Some(state) => auth.take_login(state).map_err(Auth0Error::Session)?,
+        Some(state) => auth
+            .take_login(state, auth0.settings().login_max_age)
+            .map_err(Auth0Error::Session)?,
         None => None,
     };
     // An error from the tenant wins over anything else in the query, code included.
@@ -70,14 +73,16 @@ pub async fn callback(
         .ok_or(Auth0Error::MissingCode)?;
 
     let profile = auth0.client().finish_login(&login, code).await?;
+    let session_id = openidconnect::CsrfToken::new_random_len(32).into_secret();
     let id = auth0
         .backend()
-        .login(&profile)
+        .login(&profile, &session_id)
         .await
         .map_err(|e| Auth0Error::Backend(e.to_string()))?;
-    auth.log_in(&SessionUser {
+    auth.log_in(&AuthUser {
         id,
         sub: profile.sub.clone(),
+        session_id,
     })
     .map_err(Auth0Error::Session)?;
     tracing::info!(sub = %profile.sub, "auth0: logged in");
@@ -105,6 +110,11 @@ pub async fn logout(
         return Err(Auth0Error::Csrf);
     }
     if let Some(user) = auth.user() {
+        auth0
+            .backend()
+            .logout(&user)
+            .await
+            .map_err(|e| Auth0Error::Backend(e.to_string()))?;
         tracing::info!(sub = %user.sub, "auth0: logged out");
     }
     auth.log_out();

@@ -70,6 +70,8 @@ pub struct Auth0Settings {
     pub success_url: String,
     pub scope: String,
     pub audience: Option<String>,
+    /// How long a user may take between starting a login and coming back to the callback.
+    pub login_max_age: std::time::Duration,
 }
 
 /// The `AUTH0_*` values that may be set whatever the tenant: callback, success URL, scope and
@@ -115,6 +117,7 @@ impl Auth0Settings {
             success_url: app.success_url,
             scope: app.scope,
             audience: app.audience,
+            login_max_age: std::time::Duration::from_secs(super::transaction::MAX_AGE_SECS as u64),
         })
     }
 

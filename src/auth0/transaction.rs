@@ -5,7 +5,8 @@
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 
-/// How long a user may take between starting a login and coming back to the callback.
+/// How long a user may take between starting a login and coming back to the callback, by
+/// default (`Auth0Settings::login_max_age`).
 pub const MAX_AGE_SECS: i64 = 10 * 60;
 /// How many logins may be pending in one browser; the oldest is dropped past this. Each entry
 /// costs ~200 bytes of cookie, and the whole cookie must stay under the browsers' 4 KiB.
@@ -53,15 +54,15 @@ impl PendingLogin {
         ))
     }
 
-    pub fn is_expired(&self, now: i64) -> bool {
-        now - self.created_at > MAX_AGE_SECS || self.created_at > now + 60
+    pub fn is_expired(&self, now: i64, max_age_secs: i64) -> bool {
+        now - self.created_at > max_age_secs || self.created_at > now + 60
     }
 }
 
 /// Adds `login` to the pending ones, dropping expired entries and the oldest beyond the cap.
-pub fn push(pending: &mut Vec<PendingLogin>, login: PendingLogin) {
+pub fn push(pending: &mut Vec<PendingLogin>, login: PendingLogin, max_age_secs: i64) {
     let now = now();
-    pending.retain(|p| !p.is_expired(now));
+    pending.retain(|p| !p.is_expired(now, max_age_secs));
     pending.push(login);
     if pending.len() > MAX_PENDING {
         let excess = pending.len() - MAX_PENDING;
@@ -70,14 +71,18 @@ pub fn push(pending: &mut Vec<PendingLogin>, login: PendingLogin) {
 }
 
 /// Removes and returns the login with this state, if it exists and has not expired.
-pub fn take(pending: &mut Vec<PendingLogin>, state: &str) -> Option<PendingLogin> {
+pub fn take(
+    pending: &mut Vec<PendingLogin>,
+    state: &str,
+    max_age_secs: i64,
+) -> Option<PendingLogin> {
     let now = now();
     let index = pending
         .iter()
         .position(|p| super::secure_eq(&p.state, state))?;
     let login = pending.remove(index);
-    pending.retain(|p| !p.is_expired(now));
-    (!login.is_expired(now)).then_some(login)
+    pending.retain(|p| !p.is_expired(now, max_age_secs));
+    (!login.is_expired(now, max_age_secs)).then_some(login)
 }
 
 pub fn now() -> i64 {
@@ -93,9 +98,9 @@ mod tests {
         let mut pending = Vec::new();
         let login = PendingLogin::new(None);
         let state = login.state.clone();
-        push(&mut pending, login);
-        assert!(take(&mut pending, &state).is_some());
-        assert!(take(&mut pending, &state).is_none());
+        push(&mut pending, login, MAX_AGE_SECS);
+        assert!(take(&mut pending, &state, MAX_AGE_SECS).is_some());
+        assert!(take(&mut pending, &state, MAX_AGE_SECS).is_none());
     }
 
     #[test]
@@ -105,7 +110,7 @@ mod tests {
         login.created_at -= MAX_AGE_SECS + 1;
         let state = login.state.clone();
         pending.push(login);
-        assert!(take(&mut pending, &state).is_none());
+        assert!(take(&mut pending, &state, MAX_AGE_SECS).is_none());
         assert!(pending.is_empty());
     }
 
@@ -114,12 +119,12 @@ mod tests {
         let mut pending = Vec::new();
         let first = PendingLogin::new(None);
         let first_state = first.state.clone();
-        push(&mut pending, first);
+        push(&mut pending, first, MAX_AGE_SECS);
         for _ in 0..MAX_PENDING {
-            push(&mut pending, PendingLogin::new(None));
+            push(&mut pending, PendingLogin::new(None), MAX_AGE_SECS);
         }
         assert_eq!(pending.len(), MAX_PENDING);
-        assert!(take(&mut pending, &first_state).is_none());
+        assert!(take(&mut pending, &first_state, MAX_AGE_SECS).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! `/oauth/token` (codes single-use, short-lived, bound to client, `redirect_uri` and PKCE),
 //! `/userinfo`, `/v2/logout`, and `/avatars/*.svg` so that pictures never leave the machine.
 
-mod keys;
+pub mod keys;
 
 use std::collections::HashMap;
 use std::net::TcpListener;

@@ -9,3 +9,10 @@ mod health;
 mod login;
 mod logout;
 mod pages;
+
+mod hostile_idp;
+
+mod id_token;
+mod keys;
+mod token_endpoint;
+mod userinfo;

@@ -1,0 +1,61 @@
+//! Userinfo: after a valid ID token, a userinfo answer for someone else, an error, a hang, an
+//! oversized body or claims of the wrong type all fail the login.
+
+use serde_json::json;
+
+use crate::hostile_idp::{
+    assert_rejected, callback, spawn_with_hostile_idp, start, TokenAnswer, UserinfoAnswer, SUB,
+};
+
+async fn rejects(answer: UserinfoAnswer) {
+    let (app, idp) = spawn_with_hostile_idp().await;
+    let login = start(&app).await;
+    idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
+    idp.answer_userinfo(answer);
+    let response = callback(&app, &login).await;
+    assert_rejected(&app, response, &[]).await;
+    assert_eq!(idp.userinfo_calls(), 1);
+}
+
+#[actix_web::test]
+async fn userinfo_for_another_subject_is_rejected() {
+    rejects(UserinfoAnswer::Json(
+        json!({"sub": "auth0|someone-else", "name": "Mallory"}),
+    ))
+    .await;
+}
+
+#[actix_web::test]
+async fn userinfo_401_is_rejected() {
+    rejects(UserinfoAnswer::Status(401)).await;
+}
+
+#[actix_web::test]
+async fn userinfo_500_is_rejected() {
+    rejects(UserinfoAnswer::Status(500)).await;
+}
+
+#[actix_web::test]
+async fn a_hanging_userinfo_endpoint_fails_the_login() {
+    rejects(UserinfoAnswer::Hang).await;
+}
+
+#[actix_web::test]
+async fn an_oversized_userinfo_body_is_rejected() {
+    // Valid but for its size: without the cap this login would succeed.
+    rejects(UserinfoAnswer::Json(
+        json!({"sub": SUB, "padding": "x".repeat(2 * 1024 * 1024)}),
+    ))
+    .await;
+}
+
+#[actix_web::test]
+async fn userinfo_claims_of_the_wrong_type_are_rejected() {
+    for claims in [
+        json!({"sub": SUB, "email_verified": "perhaps"}),
+        json!({"sub": SUB, "name": 42}),
+        json!({"sub": 7}),
+    ] {
+        rejects(UserinfoAnswer::Json(claims)).await;
+    }
+}
