@@ -131,9 +131,17 @@ pub fn render_error_page<B: MessageBody>(
     ))
 }
 
-/// The default service: a 404 that the error handler renders.
-pub async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound()
-        .content_type("text/plain; charset=utf-8")
-        .body("Page not found")
+/// The default service, reached when no route matched: 405 when the path exists for another
+/// method (routes are method-guarded resources, so they fall through to here), 404 otherwise.
+/// The error handler renders either page.
+pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    if req.resource_map().has_resource(req.path()) {
+        HttpResponse::MethodNotAllowed()
+            .content_type("text/plain; charset=utf-8")
+            .body("Method not allowed")
+    } else {
+        HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("Page not found")
+    }
 }

@@ -97,11 +97,15 @@ impl TestApp {
 
     /// `GET /login[?next=]`: returns the tenant's `/authorize` URL the app redirected to.
     pub async fn start_login(&self, next: Option<&str>) -> Url {
+        self.start_login_in(&self.client, next).await
+    }
+
+    pub async fn start_login_in(&self, browser: &reqwest::Client, next: Option<&str>) -> Url {
         let mut url = self.url("/login");
         if let Some(next) = next {
             url.query_pairs_mut().append_pair("next", next);
         }
-        let response = self.get_url(&url).await;
+        let response = browser.get(url).send().await.expect("GET /login");
         assert_eq!(response.status(), StatusCode::FOUND, "/login redirects");
         location(&response)
     }
@@ -109,43 +113,28 @@ impl TestApp {
     /// Follows `/authorize` to the tenant's form and submits it; returns where the tenant sent
     /// the browser (the app's callback with `code` and `state`, or an error).
     pub async fn submit_tenant_form(&self, authorize: &Url, email: &str, password: &str) -> Url {
-        let form = location(&self.get_url(authorize).await);
-        let page = self.get_url(&form).await;
-        assert_eq!(
-            page.status(),
-            StatusCode::OK,
-            "the tenant shows its login form"
-        );
-        let state = query_param(&form, "state").expect("form state");
-        let response = self
-            .client
-            .post(form.join("/u/login").unwrap())
-            .form(&[
-                ("state", state.as_str()),
-                ("email", email),
-                ("password", password),
-                ("action", "login"),
-            ])
-            .send()
-            .await
-            .expect("POST /u/login");
-        assert_eq!(
-            response.status(),
-            StatusCode::FOUND,
-            "the tenant accepts the form"
-        );
-        location(&response)
+        submit_tenant_form_in(&self.client, authorize, email, password).await
     }
 
     /// A whole login as `email`; returns the callback's response (a redirect on success).
     pub async fn login_as(&self, email: &str) -> Response {
-        self.login_with_next(email, None).await
+        self.login_in(&self.client, email, None).await
     }
 
     pub async fn login_with_next(&self, email: &str, next: Option<&str>) -> Response {
-        let authorize = self.start_login(next).await;
-        let callback = self.submit_tenant_form(&authorize, email, "pw").await;
-        self.get_url(&callback).await
+        self.login_in(&self.client, email, next).await
+    }
+
+    /// A whole login in another browser (its own cookies).
+    pub async fn login_in(
+        &self,
+        browser: &reqwest::Client,
+        email: &str,
+        next: Option<&str>,
+    ) -> Response {
+        let authorize = self.start_login_in(browser, next).await;
+        let callback = submit_tenant_form_in(browser, &authorize, email, "pw").await;
+        browser.get(callback).send().await.expect("GET callback")
     }
 
     /// The logout form's CSRF token, read from the logout page.
@@ -177,6 +166,49 @@ impl TestApp {
         response.status() == StatusCode::FOUND
             && location_str(&response).starts_with("/login?next=")
     }
+}
+
+pub async fn submit_tenant_form_in(
+    browser: &reqwest::Client,
+    authorize: &Url,
+    email: &str,
+    password: &str,
+) -> Url {
+    let form = location(
+        &browser
+            .get(authorize.clone())
+            .send()
+            .await
+            .expect("GET /authorize"),
+    );
+    let page = browser
+        .get(form.clone())
+        .send()
+        .await
+        .expect("GET /u/login");
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the tenant shows its login form"
+    );
+    let state = query_param(&form, "state").expect("form state");
+    let response = browser
+        .post(form.join("/u/login").unwrap())
+        .form(&[
+            ("state", state.as_str()),
+            ("email", email),
+            ("password", password),
+            ("action", "login"),
+        ])
+        .send()
+        .await
+        .expect("POST /u/login");
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "the tenant accepts the form"
+    );
+    location(&response)
 }
 
 /// The `Location` of a redirect, resolved against the request URL.

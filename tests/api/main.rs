@@ -5,6 +5,7 @@ mod helpers;
 
 mod config;
 mod existing_app;
+mod hardening;
 mod health;
 mod login;
 mod logout;
