@@ -3,11 +3,11 @@
 
 use actix_session::Session;
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use sqlx::SqlitePool;
 
-use crate::auth0::{Auth0Context, AuthUser, MaybeUser};
+use crate::auth0::{Auth0Context, AuthUser, LockWidget, MaybeUser};
 use crate::db::{self, Profile};
 use crate::error::PageError;
 
@@ -75,6 +75,8 @@ struct HomePage {
     ctx: Auth0Context,
     title: String,
     profile: Option<ProfileView>,
+    /// The Lock widget, for anonymous visitors.
+    lock: Option<LockWidget>,
 }
 
 #[derive(Template)]
@@ -114,20 +116,36 @@ async fn stored_profile(pool: &SqlitePool, user: &AuthUser) -> Result<Option<Pro
     Ok(profile.filter(|p| p.sub == user.sub))
 }
 
+/// Home: a logged-in user's welcome, or for anonymous visitors the embedded Lock widget (with
+/// a fresh login transaction) beside the Universal Login button.
 async fn home(
+    req: HttpRequest,
     ctx: Auth0Context,
     user: MaybeUser,
     pool: web::Data<SqlitePool>,
-) -> Result<HttpResponse, PageError> {
+) -> Result<HttpResponse, actix_web::Error> {
     let profile = match &user.0 {
         Some(user) => stored_profile(&pool, user).await?.map(ProfileView::from),
         None => None,
     };
-    render(&HomePage {
+    let lock = match profile {
+        None => Some(LockWidget::open(&req, "lock")?),
+        Some(_) => None,
+    };
+    let csp = lock.as_ref().map(|l| l.content_security_policy.clone());
+    let mut response = render(&HomePage {
         ctx,
         title: "Home".into(),
         profile,
-    })
+        lock,
+    })?;
+    if let Some(csp) = csp {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_str(&csp).map_err(|e| PageError::Internal(e.to_string()))?,
+        );
+    }
+    Ok(response)
 }
 
 async fn profile(

@@ -17,6 +17,10 @@ pub struct Auth0Context {
     pub callback_url: String,
     pub scope: String,
     pub audience: Option<String>,
+    /// The Lock widget's script URL (`AUTH0_LOCK_URL`).
+    pub lock_script_url: String,
+    /// Lock's `configurationBaseUrl` when the tenant is not an `*.auth0.com` host.
+    pub lock_configuration_base_url: Option<String>,
     pub login_path: &'static str,
     pub logout_path: &'static str,
     pub user: Option<AuthUser>,
@@ -47,6 +51,8 @@ impl Auth0Context {
             callback_url: settings.callback_url.to_string(),
             scope: settings.scope.clone(),
             audience: settings.audience.clone(),
+            lock_script_url: settings.lock_url.clone(),
+            lock_configuration_base_url: settings.lock_configuration_base_url(),
             login_path: LOGIN_PATH,
             logout_path: LOGOUT_PATH,
             user,

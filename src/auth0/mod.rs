@@ -5,6 +5,7 @@
 //! - [`handlers`]: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
 //! - [`extractor`]: [`AuthUser`] and [`MaybeUser`] for your handlers;
 //! - [`context`]: [`Auth0Context`], what page templates need (never the client secret);
+//! - [`lock`]: [`LockWidget`], the embedded Lock widget with a server-side transaction;
 //! - [`backend`]: [`Auth0Backend`], the one seam: what your app does with a user who logged in.
 //!
 //! The module renders no pages: its errors are plain text carrying a [`PublicError`] that a host
@@ -58,6 +59,7 @@ pub mod error;
 pub mod extractor;
 pub mod handlers;
 pub mod http;
+pub mod lock;
 pub mod redirect;
 pub mod session;
 pub mod settings;
@@ -73,6 +75,7 @@ pub use client::{Auth0Client, Auth0Profile};
 pub use context::Auth0Context;
 pub use error::{Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
+pub use lock::LockWidget;
 pub use settings::{Auth0Settings, ConfigError};
 
 /// Where anonymous users are sent to log in.

@@ -72,6 +72,8 @@ pub struct Auth0Settings {
     pub audience: Option<String>,
     /// How long a user may take between starting a login and coming back to the callback.
     pub login_max_age: std::time::Duration,
+    /// The Lock widget's script (`AUTH0_LOCK_URL`, default: Auth0's CDN build of Lock 14).
+    pub lock_url: String,
 }
 
 /// The `AUTH0_*` values that may be set whatever the tenant: callback, success URL, scope and
@@ -82,6 +84,7 @@ pub struct AppSettings {
     pub success_url: String,
     pub scope: String,
     pub audience: Option<String>,
+    pub lock_url: String,
 }
 
 /// A real tenant's identity: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_SECRET`.
@@ -118,6 +121,7 @@ impl Auth0Settings {
             scope: app.scope,
             audience: app.audience,
             login_max_age: std::time::Duration::from_secs(super::transaction::MAX_AGE_SECS as u64),
+            lock_url: app.lock_url,
         })
     }
 
@@ -138,6 +142,33 @@ impl Auth0Settings {
     /// Whether the app is served over https, so cookies must be `Secure`.
     pub fn is_https(&self) -> bool {
         self.callback_url.scheme() == "https"
+    }
+
+    /// Where Lock fetches the client's settings and language files: the tenant itself, when it
+    /// is not an `*.auth0.com` host (a custom domain or a local tenant); Lock's default otherwise.
+    pub fn lock_configuration_base_url(&self) -> Option<String> {
+        let host = self.issuer.host_str().unwrap_or_default();
+        let on_auth0 = host == "auth0.com" || host.ends_with(".auth0.com");
+        (!on_auth0).then(|| self.issuer.origin().ascii_serialization())
+    }
+
+    /// The Content-Security-Policy of a page that embeds Lock: its script, the tenant (client
+    /// settings by JSONP, `/co/authenticate`) and, as Lock injects its styles, inline styles.
+    pub fn lock_content_security_policy(&self) -> String {
+        let tenant = self.issuer.origin().ascii_serialization();
+        let lock = Url::parse(&self.lock_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let config = match self.lock_configuration_base_url() {
+            Some(base) => base,
+            None => "https://*.auth0.com".to_owned(),
+        };
+        format!(
+            "default-src 'self'; script-src 'self' {lock} {config}; connect-src 'self' {tenant}; \
+             img-src 'self' data: https: {tenant}; style-src 'self' 'unsafe-inline'; \
+             frame-src {tenant}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+             form-action 'self' {tenant}"
+        )
     }
 
     /// Auth0's logout endpoint, with the client and where to come back to.
@@ -224,11 +255,20 @@ impl AppSettings {
         }
         let audience = non_empty(lookup, "AUTH0_AUDIENCE");
         check_success_url(&success_url, callback_url.as_ref())?;
+        let lock_url = non_empty(lookup, "AUTH0_LOCK_URL")
+            .unwrap_or_else(|| super::lock::DEFAULT_LOCK_URL.into());
+        if !Url::parse(&lock_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            return Err(ConfigError::new(
+                "AUTH0_LOCK_URL",
+                format!("expects the full http(s) URL of Lock's script, got `{lock_url}`"),
+            ));
+        }
         Ok(Self {
             callback_url,
             success_url,
             scope,
             audience,
+            lock_url,
         })
     }
 }
@@ -386,6 +426,7 @@ mod tests {
                 success_url: "/profile".into(),
                 scope: DEFAULT_SCOPE.into(),
                 audience: None,
+                lock_url: crate::auth0::lock::DEFAULT_LOCK_URL.into(),
             },
             None,
         )

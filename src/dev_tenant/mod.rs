@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use askama::Template;
 use openidconnect::core::CoreJwsSigningAlgorithm;
@@ -39,6 +39,12 @@ const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// Auth0's default ID token lifetime: 10 hours.
 const ID_TOKEN_LIFETIME_SECS: i64 = 36_000;
+/// How long a `/co/authenticate` login ticket is good for.
+const TICKET_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// The one database connection, named as Auth0 names its default.
+const CONNECTION: &str = "Username-Password-Authentication";
+/// The tenant's cross-origin session cookie, set by `/co/authenticate`.
+const CO_COOKIE: &str = "dev_tenant_co";
 /// Past this many pending entries in any map, expired ones are swept out.
 const SWEEP_AT: usize = 1024;
 
@@ -157,6 +163,8 @@ struct TenantState {
     /// `/authorize` requests waiting for the login form, by the form's `state`.
     logins: Mutex<HashMap<String, AuthorizeRequest>>,
     codes: Mutex<HashMap<String, Grant>>,
+    /// Lock's login tickets from `/co/authenticate`, redeemed at `/authorize`.
+    tickets: Mutex<HashMap<String, Ticket>>,
     access_tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
     counters: Counters,
 }
@@ -190,6 +198,7 @@ impl TenantState {
             jwks: serde_json::to_string(&key.jwks).expect("a key set serialises"),
             logins: Mutex::default(),
             codes: Mutex::default(),
+            tickets: Mutex::default(),
             access_tokens: Mutex::default(),
             counters: Counters::default(),
             issuer,
@@ -254,6 +263,8 @@ struct AuthorizeQuery {
     nonce: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// Set by Lock (auth0.js) after `/co/authenticate`.
+    login_ticket: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -263,6 +274,14 @@ struct AuthorizeRequest {
     nonce: Option<String>,
     code_challenge: Option<String>,
     started: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Ticket {
+    user: DevUser,
+    /// The id in the tenant's cookie of the browser that authenticated.
+    co_id: String,
+    issued: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -286,6 +305,17 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth/token", web::post().to(token))
     .route("/userinfo", web::get().to(userinfo))
     .route("/v2/logout", web::get().to(logout))
+    .route("/client/{client_file}", web::get().to(client_settings))
+    .route("/usernamepassword/challenge", web::post().to(challenge))
+    .route(
+        "/usernamepassword/challenge",
+        web::method(Method::OPTIONS).to(preflight),
+    )
+    .route("/co/authenticate", web::post().to(co_authenticate))
+    .route(
+        "/co/authenticate",
+        web::method(Method::OPTIONS).to(preflight),
+    )
     .route("/avatars/{initial}.svg", web::get().to(avatar));
 }
 
@@ -303,6 +333,7 @@ async fn jwks(tenant: web::Data<TenantState>) -> HttpResponse {
 /// then parks the request and shows the login form, as Auth0 does with `/u/login?state=`.
 async fn authorize(
     tenant: web::Data<TenantState>,
+    req: HttpRequest,
     query: web::Query<AuthorizeQuery>,
 ) -> HttpResponse {
     tenant.counters.authorize.fetch_add(1, Ordering::Relaxed);
@@ -355,6 +386,9 @@ async fn authorize(
             "invalid_request",
             "Only code_challenge_method=S256 is supported here.",
         );
+    }
+    if let Some(ticket) = &q.login_ticket {
+        return redeem_ticket(&tenant, &req, ticket, redirect_uri, &q);
     }
     let login_state = random_token(24);
     let request = AuthorizeRequest {
@@ -477,23 +511,233 @@ async fn login_submit(
             return html(StatusCode::BAD_REQUEST, page.render());
         }
         tenant.logins.lock().expect("lock").remove(&form.state);
-        let code = random_token(32);
-        let grant = Grant {
-            redirect_uri: request.redirect_uri.to_string(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            user: DevUser::from_email(&tenant.issuer, &form.email),
-            issued: Instant::now(),
-        };
-        insert_swept(&tenant.codes, code.clone(), grant, |g| {
-            g.issued.elapsed() < CODE_LIFETIME
-        });
+        let user = DevUser::from_email(&tenant.issuer, &form.email);
+        let code = issue_code(&tenant, &request, user);
         target.query_pairs_mut().append_pair("code", &code);
     }
     if let Some(state) = &request.state {
         target.query_pairs_mut().append_pair("state", state);
     }
     redirect(target.as_str())
+}
+
+/// A single-use code for `user`, bound to the request's redirect URI, nonce and PKCE challenge.
+fn issue_code(tenant: &TenantState, request: &AuthorizeRequest, user: DevUser) -> String {
+    let code = random_token(32);
+    let grant = Grant {
+        redirect_uri: request.redirect_uri.to_string(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        user,
+        issued: Instant::now(),
+    };
+    insert_swept(&tenant.codes, code.clone(), grant, |g| {
+        g.issued.elapsed() < CODE_LIFETIME
+    });
+    code
+}
+
+/// `/authorize?login_ticket=`: Lock's second step. The ticket must be fresh, unused, and
+/// redeemed by the browser that authenticated (its tenant cookie); then a code goes back.
+fn redeem_ticket(
+    tenant: &TenantState,
+    req: &HttpRequest,
+    ticket: &str,
+    redirect_uri: Url,
+    q: &AuthorizeQuery,
+) -> HttpResponse {
+    let ticket = tenant.tickets.lock().expect("lock").remove(ticket);
+    let cookie = req.cookie(CO_COOKIE).map(|c| c.value().to_owned());
+    let valid = ticket.filter(|t| {
+        t.issued.elapsed() < TICKET_LIFETIME
+            && cookie.as_deref().is_some_and(|c| secure_eq(c, &t.co_id))
+    });
+    let mut target = redirect_uri.clone();
+    match valid {
+        Some(ticket) => {
+            let request = AuthorizeRequest {
+                redirect_uri,
+                state: q.state.clone(),
+                nonce: q.nonce.clone(),
+                code_challenge: q.code_challenge.clone(),
+                started: Instant::now(),
+            };
+            tracing::info!(
+                pkce = request.code_challenge.is_some(),
+                nonce = request.nonce.is_some(),
+                "dev tenant: Lock login ticket redeemed"
+            );
+            let code = issue_code(tenant, &request, ticket.user);
+            target.query_pairs_mut().append_pair("code", &code);
+        }
+        None => {
+            target
+                .query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair(
+                    "error_description",
+                    "The login ticket is invalid, used or expired.",
+                );
+        }
+    }
+    if let Some(state) = &q.state {
+        target.query_pairs_mut().append_pair("state", state);
+    }
+    redirect(target.as_str())
+}
+
+/// `/client/{client_id}.js`: the client's settings as JSONP, the way Auth0's CDN serves them to
+/// Lock: one database connection, no signup or password reset (this tenant has neither).
+async fn client_settings(tenant: web::Data<TenantState>, path: web::Path<String>) -> HttpResponse {
+    let Some(client_id) = path.strip_suffix(".js") else {
+        return HttpResponse::NotFound().finish();
+    };
+    if client_id != tenant.client_id {
+        return HttpResponse::NotFound().finish();
+    }
+    let settings = json!({
+        "id": tenant.client_id,
+        "tenant": "dev-tenant",
+        "subscription": "free",
+        "authorize": tenant.issuer.join("authorize").expect("URL").as_str(),
+        "callback": tenant.registration.callback_url.as_str(),
+        "hasAllowedOrigins": true,
+        "strategies": [{
+            "name": "auth0",
+            "connections": [{
+                "name": CONNECTION,
+                "showSignup": false,
+                "showForgot": false,
+                "passwordPolicy": "none",
+                "requires_username": false,
+            }],
+        }],
+    });
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(format!("Auth0.setClient({settings});"))
+}
+
+/// The app's origin: the only one allowed to call the tenant's cross-origin endpoints.
+fn app_origin(tenant: &TenantState) -> String {
+    tenant
+        .registration
+        .callback_url
+        .origin()
+        .ascii_serialization()
+}
+
+/// CORS for the app's origin, with credentials (the tenant's cookie), as Auth0 does for an
+/// application's Allowed Web Origins.
+fn with_cors(tenant: &TenantState, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
+    let allowed = app_origin(tenant);
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    if origin == Some(allowed.as_str()) {
+        let headers = response.headers_mut();
+        let value = |v: &str| header::HeaderValue::from_str(v).expect("header value");
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value(&allowed));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, value("true"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value("POST, OPTIONS"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            value("content-type, auth0-client"),
+        );
+        headers.insert(header::VARY, value("Origin"));
+    }
+    response
+}
+
+async fn preflight(tenant: web::Data<TenantState>, req: HttpRequest) -> HttpResponse {
+    with_cors(&tenant, &req, HttpResponse::NoContent().finish())
+}
+
+/// `/usernamepassword/challenge`: no captcha here.
+async fn challenge(tenant: web::Data<TenantState>, req: HttpRequest) -> HttpResponse {
+    with_cors(
+        &tenant,
+        &req,
+        HttpResponse::Ok().json(json!({ "required": false })),
+    )
+}
+
+#[derive(Deserialize)]
+struct CoAuthenticate {
+    client_id: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    realm: Option<String>,
+}
+
+/// `/co/authenticate`: Lock's first step. Same credentials rule as the login form; success sets
+/// the tenant's cookie and returns a login ticket, failure the error body Lock shows.
+async fn co_authenticate(
+    tenant: web::Data<TenantState>,
+    req: HttpRequest,
+    body: web::Json<CoAuthenticate>,
+) -> HttpResponse {
+    let body = body.into_inner();
+    let origin_ok = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| o == app_origin(&tenant));
+    if !origin_ok {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "Origin not allowed.",
+        );
+    }
+    if body.client_id.as_deref() != Some(tenant.client_id.as_str())
+        || body.realm.as_deref().is_some_and(|r| r != CONNECTION)
+    {
+        let response = oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Unknown client or connection.",
+        );
+        return with_cors(&tenant, &req, response);
+    }
+    let (email, password) = (
+        body.username.unwrap_or_default(),
+        body.password.unwrap_or_default(),
+    );
+    if check_credentials(&email, &password).is_err() {
+        let response = oauth_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "Wrong email or password.",
+        );
+        return with_cors(&tenant, &req, response);
+    }
+    let co_id = random_token(16);
+    let login_ticket = random_token(24);
+    let ticket = Ticket {
+        user: DevUser::from_email(&tenant.issuer, &email),
+        co_id: co_id.clone(),
+        issued: Instant::now(),
+    };
+    insert_swept(&tenant.tickets, login_ticket.clone(), ticket, |t| {
+        t.issued.elapsed() < TICKET_LIFETIME
+    });
+    let cookie = actix_web::cookie::Cookie::build(CO_COOKIE, co_id.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .finish();
+    let response = HttpResponse::Ok()
+        .cookie(cookie)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "login_ticket": login_ticket,
+            "co_verifier": random_token(16),
+            "co_id": co_id,
+        }));
+    with_cors(&tenant, &req, response)
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,7 @@ async fn the_existing_app_gains_auth0_login() {
         success_url: "/".into(),
         scope: DEFAULT_SCOPE.into(),
         audience: None,
+        lock_url: auth0_actix::auth0::lock::DEFAULT_LOCK_URL.into(),
     };
     let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
     let server = club::serve(listener, settings, Key::generate()).unwrap();

@@ -62,6 +62,7 @@ async fn module_app_with_login_max_age(max_age: Duration) -> (Url, DevTenant) {
         success_url: "/me".into(),
         scope: DEFAULT_SCOPE.into(),
         audience: None,
+        lock_url: auth0_actix::auth0::lock::DEFAULT_LOCK_URL.into(),
     };
     let mut settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
     settings.login_max_age = max_age;

@@ -3,10 +3,12 @@
 
 mod helpers;
 
+mod browser;
 mod config;
 mod existing_app;
 mod hardening;
 mod health;
+mod lock;
 mod login;
 mod logout;
 mod pages;

@@ -96,3 +96,22 @@ async fn a_hanging_token_endpoint_fails_the_login_while_other_pages_answer() {
     assert_eq!(pages, vec![200; 5]);
     assert_rejected(&app, response, &[]).await;
 }
+
+#[actix_web::test]
+async fn a_callback_with_an_unknown_state_makes_no_network_call() {
+    // The state is checked before anything else: a forged callback never reaches the tenant,
+    // even when the tenant would answer with a valid token.
+    let (app, idp) = spawn_with_hostile_idp().await;
+    let login = start(&app).await;
+    idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
+    let forged = crate::hostile_idp::StartedLogin {
+        state: "forged-state".into(),
+        nonce: login.nonce.clone(),
+    };
+    let response = callback(&app, &forged).await;
+    assert_rejected(&app, response, &[]).await;
+    assert_eq!(
+        idp.calls().token.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}

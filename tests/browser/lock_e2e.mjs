@@ -1,0 +1,125 @@
+// Drives headless Chromium against the running app (dev tenant): log in through the embedded
+// Lock widget, log out, log in through Universal Login, log out. Saves a screenshot of each step
+// (and of the failure, if any) to SCREENSHOT_DIR. Fails if any request leaves loopback.
+//
+// Usage: node lock_e2e.mjs <app-url> <screenshot-dir>
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+
+const [appUrl, shotDir] = process.argv.slice(2);
+if (!appUrl || !shotDir) {
+  console.error("usage: node lock_e2e.mjs <app-url> <screenshot-dir>");
+  process.exit(2);
+}
+mkdirSync(shotDir, { recursive: true });
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const app = new URL(appUrl);
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+  ],
+});
+const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+const page = await context.newPage();
+
+const offMachine = [];
+page.on("request", (request) => {
+  const url = new URL(request.url());
+  const local = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  if (!local && !url.protocol.startsWith("data") && url.protocol !== "about:") {
+    offMachine.push(request.url());
+  }
+});
+const consoleErrors = [];
+page.on("console", (msg) => {
+  if (msg.type() === "error") consoleErrors.push(msg.text());
+});
+
+let step = "start";
+async function shot(name) {
+  await page.screenshot({ path: path.join(shotDir, `${name}.png`), fullPage: true });
+}
+function log(message) {
+  console.log(`[browser] ${message}`);
+}
+
+async function logOut() {
+  await page.goto(new URL("/logout", app).href);
+  await Promise.all([page.waitForURL((url) => url.pathname === "/"), page.click("#logout")]);
+  await page.waitForSelector("#anonymous");
+}
+
+try {
+  step = "home-with-lock";
+  await page.goto(app.href);
+  await page.waitForSelector("#lock input[name=email]", { timeout: 20000 });
+  await page.waitForSelector("#lock input[name=password]");
+  await shot("home-lock");
+  log("the home page shows the Lock widget");
+
+  step = "lock-login";
+  await page.fill("#lock input[name=email]", "lock.user@example.com");
+  await page.fill("#lock input[name=password]", "any password");
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === "/profile", { timeout: 20000 }),
+    page.click("#lock button[type=submit]"),
+  ]);
+  const profileText = await page.textContent("#profile");
+  if (!profileText.includes("lock.user@example.com")) {
+    throw new Error(`the profile page does not show the user: ${profileText}`);
+  }
+  await shot("profile");
+  log("logging in through Lock lands on /profile showing that user");
+
+  step = "logout-after-lock";
+  await logOut();
+  await shot("logged-out");
+  log("logout returns to an anonymous home page");
+
+  step = "universal-login";
+  await page.click("#login");
+  await page.waitForSelector("form input#email");
+  await shot("universal-login-form");
+  await page.fill("input#email", "universal.user@example.com");
+  await page.fill("input#password", "any password");
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === "/profile"),
+    page.click("button[value=login]"),
+  ]);
+  const universalText = await page.textContent("#profile");
+  if (!universalText.includes("universal.user@example.com")) {
+    throw new Error(`the profile page does not show the user: ${universalText}`);
+  }
+  log("the Universal Login button path works too");
+
+  step = "logout-after-universal-login";
+  await logOut();
+  log("and logout again");
+
+  if (offMachine.length > 0) {
+    step = "network";
+    throw new Error(`requests left the machine: ${offMachine.join(", ")}`);
+  }
+  log("no request left loopback");
+  await browser.close();
+  console.log("[browser] 4 passed, 0 failed");
+} catch (error) {
+  console.error(`[browser] FAILED at step ${step}: ${error.message}`);
+  if (consoleErrors.length) console.error(`[browser] console errors:\n  ${consoleErrors.join("\n  ")}`);
+  try {
+    await shot(`failure-${step}`);
+    console.error(`[browser] screenshot: ${path.join(shotDir, `failure-${step}.png`)}`);
+  } catch {}
+  await browser.close();
+  process.exit(1);
+}
