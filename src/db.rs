@@ -2,8 +2,10 @@
 //! profile write is one statement (`INSERT ... ON CONFLICT(sub) DO UPDATE`), in one transaction
 //! with its session row, so nothing is ever half-written and concurrent logins count correctly.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
@@ -106,20 +108,6 @@ pub async fn upsert_profile(
     .await
 }
 
-pub async fn profile_by_id(pool: &SqlitePool, id: i64) -> Result<Option<Profile>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM user_profiles WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-}
-
-pub async fn profile_by_sub(pool: &SqlitePool, sub: &str) -> Result<Option<Profile>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM user_profiles WHERE sub = ?1")
-        .bind(sub)
-        .fetch_optional(pool)
-        .await
-}
-
 /// How long a login lasts at most; the session row expires then, whatever the cookie says.
 pub const SESSION_LIFETIME_DAYS: u32 = 7;
 
@@ -153,21 +141,110 @@ pub async fn record_login(
     Ok(id)
 }
 
-/// Whether a session row exists for this profile and has not expired.
-pub async fn session_is_active(
+/// A live session's profile, read in one query with the session check.
+#[derive(sqlx::FromRow)]
+struct SessionProfile {
+    #[sqlx(flatten)]
+    profile: Profile,
+    session_expires_at: String,
+}
+
+/// The profile of a live session: the session row exists for this profile and has not expired.
+pub async fn session_profile(
     pool: &SqlitePool,
     session_id: &str,
     profile_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM user_sessions
-         WHERE id = ?1 AND profile_id = ?2 AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+) -> Result<Option<(Profile, String)>, sqlx::Error> {
+    let row: Option<SessionProfile> = sqlx::query_as(
+        "SELECT p.*, s.expires_at AS session_expires_at
+         FROM user_sessions s JOIN user_profiles p ON p.id = s.profile_id
+         WHERE s.id = ?1 AND s.profile_id = ?2
+           AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     )
     .bind(session_id)
     .bind(profile_id)
     .fetch_optional(pool)
     .await?;
-    Ok(found.is_some())
+    Ok(row.map(|r| (r.profile, r.session_expires_at)))
+}
+
+/// How long this process trusts a live session (and its profile) without asking the database.
+/// A logout here takes effect at once; one in another process sharing the database, within this.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Past this many entries the cache is swept (expired entries), then cleared if still full.
+const SESSION_CACHE_MAX: usize = 10_000;
+
+/// Live sessions and their profiles, cached for [`SESSION_CACHE_TTL`]: a logged-in page costs one
+/// query (session and profile together) at most every few seconds, not one or two per request.
+/// (Each sqlx SQLite query is a round trip to the connection's thread; the benchmark showed
+/// those hand-offs, not SQLite, dominating `/profile`.)
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, CachedSession>>,
+}
+
+struct CachedSession {
+    profile: Arc<Profile>,
+    session_expires_at: chrono::DateTime<chrono::Utc>,
+    fetched: Instant,
+}
+
+impl SessionCache {
+    /// The profile of `user`'s session if it is live, from the cache or the database.
+    pub async fn profile(
+        &self,
+        pool: &SqlitePool,
+        user: &AuthUser,
+    ) -> Result<Option<Arc<Profile>>, sqlx::Error> {
+        let Ok(profile_id) = user.id.parse::<i64>() else {
+            return Ok(None);
+        };
+        if let Some(profile) = self.fresh(&user.session_id, profile_id) {
+            return Ok(Some(profile));
+        }
+        let Some((profile, expires_at)) =
+            session_profile(pool, &user.session_id, profile_id).await?
+        else {
+            self.forget(&user.session_id);
+            return Ok(None);
+        };
+        let profile = Arc::new(profile);
+        let Ok(expires_at) = chrono::DateTime::parse_from_rfc3339(&expires_at) else {
+            return Ok(Some(profile));
+        };
+        let mut entries = self.entries.lock().expect("session cache lock");
+        if entries.len() >= SESSION_CACHE_MAX {
+            entries.retain(|_, e| e.fetched.elapsed() < SESSION_CACHE_TTL);
+            if entries.len() >= SESSION_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            user.session_id.clone(),
+            CachedSession {
+                profile: profile.clone(),
+                session_expires_at: expires_at.with_timezone(&chrono::Utc),
+                fetched: Instant::now(),
+            },
+        );
+        Ok(Some(profile))
+    }
+
+    fn fresh(&self, session_id: &str, profile_id: i64) -> Option<Arc<Profile>> {
+        let entries = self.entries.lock().expect("session cache lock");
+        let entry = entries.get(session_id)?;
+        let fresh = entry.fetched.elapsed() < SESSION_CACHE_TTL
+            && entry.session_expires_at > chrono::Utc::now()
+            && entry.profile.id == profile_id;
+        fresh.then(|| entry.profile.clone())
+    }
+
+    pub fn forget(&self, session_id: &str) {
+        self.entries
+            .lock()
+            .expect("session cache lock")
+            .remove(session_id);
+    }
 }
 
 pub async fn end_session(pool: &SqlitePool, session_id: &str) -> Result<(), sqlx::Error> {
@@ -182,11 +259,12 @@ pub async fn end_session(pool: &SqlitePool, session_id: &str) -> Result<(), sqlx
 /// records the session, which logout deletes.
 pub struct SqliteBackend {
     pool: SqlitePool,
+    sessions: Arc<SessionCache>,
 }
 
 impl SqliteBackend {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, sessions: Arc<SessionCache>) -> Self {
+        Self { pool, sessions }
     }
 }
 
@@ -206,15 +284,14 @@ impl Auth0Backend for SqliteBackend {
         &'a self,
         user: &'a AuthUser,
     ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let Ok(profile_id) = user.id.parse::<i64>() else {
-                return Ok(false);
-            };
-            Ok(session_is_active(&self.pool, &user.session_id, profile_id).await?)
-        })
+        Box::pin(async move { Ok(self.sessions.profile(&self.pool, user).await?.is_some()) })
     }
 
     fn logout<'a>(&'a self, user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move { Ok(end_session(&self.pool, &user.session_id).await?) })
+        Box::pin(async move {
+            end_session(&self.pool, &user.session_id).await?;
+            self.sessions.forget(&user.session_id);
+            Ok(())
+        })
     }
 }

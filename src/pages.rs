@@ -8,7 +8,9 @@ use askama::Template;
 use sqlx::SqlitePool;
 
 use crate::auth0::{Auth0Context, AuthUser, LockWidget, MaybeUser};
-use crate::db::{self, Profile};
+use std::sync::Arc;
+
+use crate::db::{self, Profile, SessionCache};
 use crate::error::PageError;
 
 /// Mounts the pages. The auth0 module mounts `/login`, the callback and `POST /logout`.
@@ -36,11 +38,11 @@ pub struct ProfileView {
     pub claims_pretty: String,
 }
 
-impl From<Profile> for ProfileView {
-    fn from(p: Profile) -> Self {
+impl From<&Profile> for ProfileView {
+    fn from(p: &Profile) -> Self {
         let claims_pretty = serde_json::from_str::<serde_json::Value>(&p.claims)
             .and_then(|v| serde_json::to_string_pretty(&v))
-            .unwrap_or(p.claims);
+            .unwrap_or_else(|_| p.claims.clone());
         Self {
             display_name: p
                 .name
@@ -49,13 +51,13 @@ impl From<Profile> for ProfileView {
                 .or_else(|| p.email.clone())
                 .unwrap_or_else(|| p.sub.clone()),
             picture_url: safe_picture(p.picture.as_deref()),
-            nickname: p.nickname,
-            email: p.email,
+            nickname: p.nickname.clone(),
+            email: p.email.clone(),
             email_verified: p.email_verified,
-            sub: p.sub,
+            sub: p.sub.clone(),
             login_count: p.login_count,
-            first_login_at: p.first_login_at,
-            last_login_at: p.last_login_at,
+            first_login_at: p.first_login_at.clone(),
+            last_login_at: p.last_login_at.clone(),
             claims_pretty,
         }
     }
@@ -105,12 +107,13 @@ pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
         .body(body))
 }
 
-/// The stored profile of the logged-in user, if their row still exists.
-async fn stored_profile(pool: &SqlitePool, user: &AuthUser) -> Result<Option<Profile>, PageError> {
-    let Ok(id) = user.id.parse::<i64>() else {
-        return Ok(None);
-    };
-    let profile = db::profile_by_id(pool, id).await?;
+/// The stored profile of the logged-in user's live session (cached for a few seconds).
+async fn stored_profile(
+    pool: &SqlitePool,
+    sessions: &SessionCache,
+    user: &AuthUser,
+) -> Result<Option<Arc<Profile>>, PageError> {
+    let profile = sessions.profile(pool, user).await?;
     // The id is ours, but check the sub too: a database swapped under a live session must not
     // show one user another's profile.
     Ok(profile.filter(|p| p.sub == user.sub))
@@ -123,9 +126,12 @@ async fn home(
     ctx: Auth0Context,
     user: MaybeUser,
     pool: web::Data<SqlitePool>,
+    sessions: web::Data<SessionCache>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let profile = match &user.0 {
-        Some(user) => stored_profile(&pool, user).await?.map(ProfileView::from),
+        Some(user) => stored_profile(&pool, &sessions, user)
+            .await?
+            .map(|p| ProfileView::from(p.as_ref())),
         None => None,
     };
     let lock = match profile {
@@ -153,12 +159,13 @@ async fn profile(
     user: AuthUser,
     session: Session,
     pool: web::Data<SqlitePool>,
+    sessions: web::Data<SessionCache>,
 ) -> Result<HttpResponse, PageError> {
-    match stored_profile(&pool, &user).await? {
+    match stored_profile(&pool, &sessions, &user).await? {
         Some(profile) => render(&ProfilePage {
             ctx,
             title: "Your profile".into(),
-            p: profile.into(),
+            p: profile.as_ref().into(),
         }),
         None => {
             // The session names a user the database no longer has: start over.

@@ -15,7 +15,7 @@ use url::Url;
 use crate::auth0::settings::Auth0Settings;
 use crate::auth0::{self, Auth0, ConfigError};
 use crate::config::Config;
-use crate::db::{self, SqliteBackend};
+use crate::db::{self, SessionCache, SqliteBackend};
 use crate::dev_tenant::{DevTenant, Registration};
 use crate::{error, pages, telemetry};
 
@@ -104,7 +104,9 @@ impl Application {
 
         let home_url = settings.home_url();
         log_dashboard_settings(&settings);
-        let auth0 = Auth0::new(settings, SqliteBackend::new(pool.clone()));
+        let sessions = web::Data::new(SessionCache::default());
+        let backend = SqliteBackend::new(pool.clone(), sessions.clone().into_inner());
+        let auth0 = Auth0::new(settings, backend);
 
         // Discover the tenant in the background: if it is unreachable the app still starts, and
         // `/login` answers 503 and retries discovery.
@@ -115,7 +117,7 @@ impl Application {
             }
         });
 
-        let server = build_server(listener, auth0.clone(), key, pool.clone())?;
+        let server = build_server(listener, auth0.clone(), key, pool.clone(), sessions)?;
         tracing::info!("listening on {home_url}");
         Ok(Self {
             port: local.port(),
@@ -164,6 +166,7 @@ fn build_server(
     auth0: web::Data<Auth0>,
     key: Key,
     pool: sqlx::SqlitePool,
+    sessions: web::Data<SessionCache>,
 ) -> Result<Server, StartupError> {
     let static_dir = static_dir();
     let csp = content_security_policy(auth0.settings());
@@ -179,11 +182,15 @@ fn build_server(
             .wrap(security_headers(&csp))
             .wrap(from_fn(telemetry::log_request))
             .app_data(pool.clone())
+            .app_data(sessions.clone())
             .configure(auth0::configure(auth0.clone()))
             .configure(pages::configure)
             .service(Files::new("/static", &static_dir))
             .default_service(web::to(error::not_found))
     })
+    // Without TCP_NODELAY, a response written in two parts (headers, then a file's body) waits
+    // for the client's delayed ACK: ~40 ms per static file.
+    .tcp_nodelay(true)
     .listen(listener)
     .map_err(StartupError::Server)?
     .run();

@@ -6,7 +6,9 @@
 //! Endpoints, as Auth0 has them: `/.well-known/openid-configuration`, `/.well-known/jwks.json`,
 //! `/authorize` (then `/u/login`, a small form: any email, any non-empty password),
 //! `/oauth/token` (codes single-use, short-lived, bound to client, `redirect_uri` and PKCE),
-//! `/userinfo`, `/v2/logout`, and `/avatars/*.svg` so that pictures never leave the machine.
+//! `/userinfo`, `/v2/logout`, `/avatars/*.svg` so that pictures never leave the machine, the
+//! endpoints the Lock widget calls (`/client/{id}.js`, `/co/authenticate`, ...), and `/dev/stats`
+//! (request counts, for the benchmark).
 
 pub mod keys;
 
@@ -95,6 +97,7 @@ impl DevTenant {
             HttpServer::new(move || App::new().app_data(app_state.clone()).configure(routes))
                 .workers(1)
                 .disable_signals()
+                .tcp_nodelay(true)
                 .listen(listener)?
                 .run();
         let handle = server.handle();
@@ -316,7 +319,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         "/co/authenticate",
         web::method(Method::OPTIONS).to(preflight),
     )
-    .route("/avatars/{initial}.svg", web::get().to(avatar));
+    .route("/avatars/{initial}.svg", web::get().to(avatar))
+    .route("/dev/stats", web::get().to(stats));
 }
 
 async fn discovery(tenant: web::Data<TenantState>) -> HttpResponse {
@@ -628,15 +632,19 @@ fn app_origin(tenant: &TenantState) -> String {
         .ascii_serialization()
 }
 
+/// Whether the request's `Origin` is the app's.
+fn from_app_origin(tenant: &TenantState, req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin == app_origin(tenant))
+}
+
 /// CORS for the app's origin, with credentials (the tenant's cookie), as Auth0 does for an
 /// application's Allowed Web Origins.
 fn with_cors(tenant: &TenantState, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
-    let allowed = app_origin(tenant);
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
-    if origin == Some(allowed.as_str()) {
+    if from_app_origin(tenant, req) {
+        let allowed = app_origin(tenant);
         let headers = response.headers_mut();
         let value = |v: &str| header::HeaderValue::from_str(v).expect("header value");
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value(&allowed));
@@ -680,12 +688,7 @@ async fn co_authenticate(
     body: web::Json<CoAuthenticate>,
 ) -> HttpResponse {
     let body = body.into_inner();
-    let origin_ok = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|o| o == app_origin(&tenant));
-    if !origin_ok {
+    if !from_app_origin(&tenant, &req) {
         return oauth_error(
             StatusCode::FORBIDDEN,
             "unauthorized_client",
@@ -916,6 +919,18 @@ async fn logout(tenant: web::Data<TenantState>, query: web::Query<LogoutQuery>) 
             ),
         ),
     }
+}
+
+/// `/dev/stats`: request counts, for benchmarks (discovery and keys once per app process).
+async fn stats(tenant: web::Data<TenantState>) -> HttpResponse {
+    let c = &tenant.counters;
+    HttpResponse::Ok().json(json!({
+        "discovery": c.discovery.load(Ordering::Relaxed),
+        "jwks": c.jwks.load(Ordering::Relaxed),
+        "authorize": c.authorize.load(Ordering::Relaxed),
+        "token": c.token.load(Ordering::Relaxed),
+        "userinfo": c.userinfo.load(Ordering::Relaxed),
+    }))
 }
 
 /// A round avatar with an initial: the dev tenant's stand-in for gravatar.

@@ -8,33 +8,14 @@ mod club;
 use std::net::TcpListener;
 
 use actix_web::cookie::Key;
-use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_SCOPE};
-use auth0_actix::dev_tenant::{DevTenant, Registration};
 use reqwest::StatusCode;
-use url::Url;
 
-use crate::helpers::{assert_is_redirect_to, client, location, location_str};
+use crate::helpers::{assert_is_redirect_to, client, dev_tenant_for, location, location_str};
 
 #[actix_web::test]
 async fn the_existing_app_gains_auth0_login() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let callback = home.join("/callback").unwrap();
-    let tenant = DevTenant::start(Registration {
-        client_name: "The Club".into(),
-        callback_url: callback.clone(),
-        logout_url: home.clone(),
-    })
-    .await
-    .unwrap();
-    let app_settings = AppSettings {
-        callback_url: Some(callback),
-        success_url: "/".into(),
-        scope: DEFAULT_SCOPE.into(),
-        audience: None,
-        lock_url: auth0_actix::auth0::lock::DEFAULT_LOCK_URL.into(),
-    };
-    let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
+    let (home, tenant, settings) = dev_tenant_for(&listener, "/").await;
     let server = club::serve(listener, settings, Key::generate()).unwrap();
     actix_web::rt::spawn(server);
 

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use actix_web::cookie::Key;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_SCOPE};
 use auth0_actix::auth0::{self, Auth0, AuthUser};
-use auth0_actix::dev_tenant::{DevTenant, Registration};
+use auth0_actix::dev_tenant::DevTenant;
 use reqwest::StatusCode;
 use serde_json::json;
 use url::Url;
@@ -48,23 +47,7 @@ async fn a_next_that_could_leave_the_site_falls_back_to_the_success_url() {
 /// The auth0 module mounted on its own against a dev tenant, with a short login lifetime.
 async fn module_app_with_login_max_age(max_age: Duration) -> (Url, DevTenant) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let callback = home.join("/callback").unwrap();
-    let tenant = DevTenant::start(Registration {
-        client_name: "short logins".into(),
-        callback_url: callback.clone(),
-        logout_url: home.clone(),
-    })
-    .await
-    .unwrap();
-    let app_settings = AppSettings {
-        callback_url: Some(callback),
-        success_url: "/me".into(),
-        scope: DEFAULT_SCOPE.into(),
-        audience: None,
-        lock_url: auth0_actix::auth0::lock::DEFAULT_LOCK_URL.into(),
-    };
-    let mut settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
+    let (home, tenant, mut settings) = crate::helpers::dev_tenant_for(&listener, "/me").await;
     settings.login_max_age = max_age;
     let auth0 = Auth0::new(settings, auth0::from_fn(|p| Ok(p.sub.clone())));
     let key = Key::generate();
@@ -436,4 +419,18 @@ async fn a_database_that_cannot_be_written_gives_a_503_page_and_no_session() {
         .await
         .unwrap();
     assert_eq!((app.profile_rows().await, sessions), (0, 0));
+}
+
+#[actix_web::test]
+async fn a_session_ended_by_another_process_ends_here_within_the_cache_ttl() {
+    let app = spawn_app().await;
+    app.login_as("ada@example.com").await;
+    assert!(!app.is_anonymous().await);
+    // Another process sharing the database logs this session out: its row goes.
+    sqlx::query("DELETE FROM user_sessions")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(auth0_actix::db::SESSION_CACHE_TTL + Duration::from_millis(200)).await;
+    assert!(app.is_anonymous().await);
 }

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
+use auth0_actix::auth0::lock::DEFAULT_LOCK_URL;
+use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_SCOPE};
 use auth0_actix::config::Config;
+use auth0_actix::dev_tenant::{DevTenant, Registration};
 use auth0_actix::startup::Application;
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
@@ -62,6 +65,32 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         client_id,
         _dir: dir,
     }
+}
+
+/// A dev tenant registered for an app that will serve on `listener`, and that app's settings
+/// (as a host of the auth0 module would build them). Returns the app's home URL too.
+pub async fn dev_tenant_for(
+    listener: &std::net::TcpListener,
+    success_url: &str,
+) -> (Url, DevTenant, Auth0Settings) {
+    let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let callback = home.join("/callback").unwrap();
+    let tenant = DevTenant::start(Registration {
+        client_name: "a host app".into(),
+        callback_url: callback.clone(),
+        logout_url: home.clone(),
+    })
+    .await
+    .unwrap();
+    let app_settings = AppSettings {
+        callback_url: Some(callback),
+        success_url: success_url.into(),
+        scope: DEFAULT_SCOPE.into(),
+        audience: None,
+        lock_url: DEFAULT_LOCK_URL.into(),
+    };
+    let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
+    (home, tenant, settings)
 }
 
 /// Logs go through libtest's capture: shown for failing tests only.
