@@ -112,7 +112,7 @@ impl Application {
         // `/login` answers 503 and retries discovery.
         let warm = auth0.clone();
         actix_web::rt::spawn(async move {
-            if let Err(e) = warm.client().warm_up().await {
+            if let Err(e) = warm.warm_up().await {
                 tracing::warn!(reason = %e, "auth0: tenant not reachable yet; login will retry");
             }
         });

@@ -9,6 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use super::client::Auth0Profile;
 use super::extractor::AuthUser;
 
+/// Whatever went wrong in a backend: it fails the login with a 503 page, and is logged.
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Called once per successful login, after the ID token and userinfo were validated.
@@ -40,6 +41,8 @@ pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 /// }
 /// ```
 pub trait Auth0Backend: Send + Sync + 'static {
+    /// Records a validated login and returns the app's id for this user.
+    /// `session_id` names this login's session (see [`session_is_active`](Self::session_is_active)).
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,

@@ -42,17 +42,21 @@ pub const JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExtraClaims {
     #[serde(flatten)]
+    /// Every claim openidconnect does not model itself, by name.
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 impl AdditionalClaims for ExtraClaims {}
 
+/// The claims of an ID token, with the extra claims kept.
 pub type IdTokenClaims = openidconnect::IdTokenClaims<ExtraClaims, CoreGenderClaim>;
+/// A compact-serialised ID token as the token endpoint returns it.
 pub type IdToken = openidconnect::IdToken<
     ExtraClaims,
     CoreGenderClaim,
     CoreJweContentEncryptionAlgorithm,
     CoreJwsSigningAlgorithm,
 >;
+/// The claims `/userinfo` returns, with the extra claims kept.
 pub type UserInfoClaims = openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim>;
 type TokenResponseFields = IdTokenFields<
     ExtraClaims,
@@ -61,7 +65,7 @@ type TokenResponseFields = IdTokenFields<
     CoreJweContentEncryptionAlgorithm,
     CoreJwsSigningAlgorithm,
 >;
-pub type TokenResponseBody = StandardTokenResponse<TokenResponseFields, CoreTokenType>;
+type TokenResponseBody = StandardTokenResponse<TokenResponseFields, CoreTokenType>;
 type OidcClient = Client<
     ExtraClaims,
     CoreAuthDisplay,
@@ -85,14 +89,23 @@ type OidcClient = Client<
 /// The user as the tenant vouched for them: the validated claims of one login.
 #[derive(Debug, Clone, Serialize)]
 pub struct Auth0Profile {
+    /// The subject identifier (`sub`), the same in the ID token and userinfo.
     pub sub: String,
+    /// The email address, if the `email` scope was granted.
     pub email: Option<String>,
+    /// Whether the tenant verified the email address.
     pub email_verified: Option<bool>,
+    /// The full name (for Auth0 database users, their email address).
     pub name: Option<String>,
+    /// The nickname (Auth0: the email's local part by default).
     pub nickname: Option<String>,
+    /// The picture URL as the tenant sent it: check its scheme before use.
     pub picture: Option<String>,
+    /// The given name.
     pub given_name: Option<String>,
+    /// The family name.
     pub family_name: Option<String>,
+    /// The locale (a BCP 47 language tag).
     pub locale: Option<String>,
     /// Every claim userinfo returned, as JSON.
     pub claims: serde_json::Value,
@@ -105,7 +118,7 @@ struct Provider {
     jwks: JsonWebKeySet<CoreJsonWebKey>,
 }
 
-pub struct Auth0Client {
+pub(crate) struct Auth0Client {
     settings: Arc<Auth0Settings>,
     http: HttpClient,
     provider: RwLock<Option<Arc<Provider>>>,
@@ -114,6 +127,7 @@ pub struct Auth0Client {
 }
 
 impl Auth0Client {
+    /// A client for these settings; discovery happens on first use.
     pub fn new(settings: Arc<Auth0Settings>) -> Self {
         Self {
             settings,
@@ -123,6 +137,7 @@ impl Auth0Client {
         }
     }
 
+    /// The settings this client was made with.
     pub fn settings(&self) -> &Auth0Settings {
         &self.settings
     }

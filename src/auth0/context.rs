@@ -12,17 +12,25 @@ use super::{Auth0, LOGIN_PATH, LOGOUT_PATH};
 /// Auth0 settings and the current user, for templates.
 #[derive(Debug, Clone)]
 pub struct Auth0Context {
+    /// `AUTH0_CLIENT_ID`, for Lock.
     pub client_id: String,
+    /// `AUTH0_DOMAIN` as given, for Lock.
     pub domain: String,
+    /// `AUTH0_CALLBACK_URL`: Lock's `auth.redirectUrl`.
     pub callback_url: String,
+    /// `AUTH0_SCOPE`.
     pub scope: String,
+    /// `AUTH0_AUDIENCE`, if set.
     pub audience: Option<String>,
     /// The Lock widget's script URL (`AUTH0_LOCK_URL`).
     pub lock_script_url: String,
     /// Lock's `configurationBaseUrl` when the tenant is not an `*.auth0.com` host.
     pub lock_configuration_base_url: Option<String>,
+    /// Where the Log in link goes (Universal Login).
     pub login_path: &'static str,
+    /// Where the logout form posts.
     pub logout_path: &'static str,
+    /// The logged-in user, once an extractor has checked the session.
     pub user: Option<AuthUser>,
     /// The token the logout form must post back; present when a user is logged in.
     pub csrf_token: Option<String>,

@@ -11,44 +11,67 @@ use actix_web::{HttpResponse, ResponseError};
 /// What the host needs to render an error page: safe to show to anyone.
 #[derive(Debug, Clone)]
 pub struct PublicError {
+    /// A short title, e.g. "Login expired".
     pub title: &'static str,
+    /// What happened, in words for the user (escaped when rendered).
     pub message: String,
+    /// What to do next.
     pub hint: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a login, callback or logout was refused (see the module docs for what each shows).
 pub enum Auth0Error {
     #[error("the callback has no state parameter")]
+    /// The callback has no `state`.
     MissingState,
     #[error("no pending login matches the callback's state (unknown, used or expired)")]
+    /// No pending login in this browser has that `state` (forged, used, or expired).
     UnknownState,
     #[error("the callback has no code")]
+    /// The callback has no `code`.
     MissingCode,
     #[error("the identity provider returned error `{error}`")]
-    Denied { error: String, description: String },
+    /// The tenant sent `?error=` (and `error_description`) instead of a code.
+    Denied {
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        /// The tenant's `error_description`, shown escaped.
+        description: String,
+    },
     #[error("the tenant is unreachable: {0}")]
+    /// Discovery or the key set could not be fetched.
     Unavailable(String),
     #[error("the token endpoint refused the code: {0}")]
+    /// The token endpoint refused the code (an OAuth error such as `invalid_grant`).
     TokenRejected(String),
     #[error("the token endpoint failed: {0}")]
+    /// The token endpoint failed, hung, lied, or answered too much.
     TokenEndpoint(String),
     #[error("the ID token is invalid: {0}")]
+    /// The ID token failed validation.
     InvalidIdToken(String),
     #[error("the userinfo response is invalid: {0}")]
+    /// Userinfo was for another subject, or its claims had the wrong types.
     InvalidUserInfo(String),
     #[error("the userinfo endpoint failed: {0}")]
+    /// The userinfo endpoint failed or hung.
     UserInfoEndpoint(String),
     #[error("the app could not store the login: {0}")]
+    /// The app's backend failed to record the login or check the session.
     Backend(String),
     #[error("the logout form's CSRF token is missing or wrong")]
+    /// The logout form's CSRF token was missing or wrong.
     Csrf,
     #[error("the session could not be written: {0}")]
+    /// The session could not be read or written.
     Session(String),
 }
 
 const TRY_AGAIN: &str = "Go back to the home page and log in again.";
 
 impl Auth0Error {
+    /// What may be shown to the user about this error.
     pub fn public(&self) -> PublicError {
         use Auth0Error::*;
         let (title, message, hint) = match self {

@@ -1,12 +1,12 @@
 //! Everything Auth0, liftable into another actix-web app by copying this folder.
 //!
-//! - [`settings`]: `AUTH0_*` configuration, with errors that name the variable;
-//! - [`client`]: the OpenID Connect relying party (discovery, code + PKCE, ID token, userinfo);
-//! - [`handlers`]: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
-//! - [`extractor`]: [`AuthUser`] and [`MaybeUser`] for your handlers;
-//! - [`context`]: [`Auth0Context`], what page templates need (never the client secret);
-//! - [`lock`]: [`LockWidget`], the embedded Lock widget with a server-side transaction;
-//! - [`backend`]: [`Auth0Backend`], the one seam: what your app does with a user who logged in.
+//! - `settings.rs`: `AUTH0_*` configuration, with errors that name the variable;
+//! - `client.rs`: the OpenID Connect relying party (discovery, code + PKCE, ID token, userinfo);
+//! - `handlers.rs`: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
+//! - `extractor.rs`: [`AuthUser`] and [`MaybeUser`] for your handlers;
+//! - `context.rs`: [`Auth0Context`], what page templates need (never the client secret);
+//! - `lock.rs`: [`LockWidget`], the embedded Lock widget with a server-side transaction;
+//! - `backend.rs`: [`Auth0Backend`], the one seam: what your app does with a user who logged in.
 //!
 //! The module renders no pages: its errors are plain text carrying a [`PublicError`] that a host
 //! can render through its own layout.
@@ -52,26 +52,29 @@
 //! # });
 //! ```
 
-pub mod backend;
+#![warn(missing_docs)]
+
+mod backend;
 pub mod client;
-pub mod context;
-pub mod error;
-pub mod extractor;
-pub mod handlers;
-pub mod http;
+mod context;
+mod error;
+mod extractor;
+mod handlers;
+mod http;
 pub mod lock;
-pub mod redirect;
-pub mod session;
+mod redirect;
+mod session;
 pub mod settings;
-pub mod transaction;
+mod transaction;
 
 use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 
-pub use backend::{from_fn, Auth0Backend, BackendError};
-pub use client::{Auth0Client, Auth0Profile};
+pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
+use client::Auth0Client;
+pub use client::Auth0Profile;
 pub use context::Auth0Context;
 pub use error::{Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
@@ -92,6 +95,7 @@ pub struct Auth0 {
 }
 
 impl Auth0 {
+    /// The module's state for these settings and your backend, ready for [`configure`].
     pub fn new(settings: Auth0Settings, backend: impl Auth0Backend) -> web::Data<Self> {
         web::Data::new(Self {
             client: Auth0Client::new(std::sync::Arc::new(settings)),
@@ -99,16 +103,23 @@ impl Auth0 {
         })
     }
 
+    /// The settings the module runs with.
     pub fn settings(&self) -> &Auth0Settings {
         self.client.settings()
     }
 
-    pub fn client(&self) -> &Auth0Client {
+    pub(crate) fn client(&self) -> &Auth0Client {
         &self.client
     }
 
-    pub fn backend(&self) -> &dyn Auth0Backend {
+    pub(crate) fn backend(&self) -> &dyn Auth0Backend {
         self.backend.as_ref()
+    }
+
+    /// Runs OIDC discovery now, if it has not succeeded yet. Optional: `/login` discovers on
+    /// demand and retries after a failure. Call it at startup to log an unreachable tenant early.
+    pub async fn warm_up(&self) -> Result<(), Auth0Error> {
+        self.client.warm_up().await
     }
 
     /// The session middleware the module expects: an encrypted cookie (the session holds pending
@@ -163,7 +174,7 @@ pub fn session_key(raw: Option<&str>) -> Result<Key, ConfigError> {
     }
 }
 
-/// Compares two secrets in constant time.
+/// Compares two secrets in constant time (no early exit on the first differing byte).
 pub fn secure_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))

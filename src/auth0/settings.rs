@@ -15,11 +15,14 @@ pub const DEFAULT_SCOPE: &str = "openid profile email";
 /// A configuration value that is missing or malformed: which variable, and what it expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The variable's name, e.g. `AUTH0_DOMAIN`.
     pub variable: &'static str,
+    /// What it expects (and, for non-secrets, what it got).
     pub expected: String,
 }
 
 impl ConfigError {
+    /// An error about `variable`.
     pub fn new(variable: &'static str, expected: impl Into<String>) -> Self {
         Self {
             variable,
@@ -41,9 +44,11 @@ impl std::error::Error for ConfigError {}
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
+    /// The secret itself, for the one place that sends it (the token request).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -62,13 +67,17 @@ pub struct Auth0Settings {
     pub domain: String,
     /// `https://{AUTH0_DOMAIN}/`: Auth0's issuer form, with the trailing slash.
     pub issuer: Url,
+    /// `AUTH0_CLIENT_ID`.
     pub client_id: String,
+    /// `AUTH0_SECRET` (or `AUTH0_CLIENT_SECRET`); never given to templates.
     pub client_secret: Secret,
     /// The full URL of our callback, sent as `redirect_uri`; never derived from the Host header.
     pub callback_url: Url,
     /// A local path or a URL on this app's origin.
     pub success_url: String,
+    /// `AUTH0_SCOPE`: space-separated, always with `openid`.
     pub scope: String,
+    /// `AUTH0_AUDIENCE`: an API to get an access token for.
     pub audience: Option<String>,
     /// How long a user may take between starting a login and coming back to the callback.
     pub login_max_age: std::time::Duration,
@@ -80,19 +89,28 @@ pub struct Auth0Settings {
 /// audience. Parsed once, then completed by a real tenant's values or by the local dev tenant's.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
+    /// `AUTH0_CALLBACK_URL` (required with a real tenant).
     pub callback_url: Option<Url>,
+    /// `AUTH0_SUCCESS_URL`: where logins land without `next`.
     pub success_url: String,
+    /// `AUTH0_SCOPE`: space-separated, always with `openid`.
     pub scope: String,
+    /// `AUTH0_AUDIENCE`: an API to get an access token for.
     pub audience: Option<String>,
+    /// `AUTH0_LOCK_URL`: the Lock widget's script.
     pub lock_url: String,
 }
 
 /// A real tenant's identity: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_SECRET`.
 #[derive(Debug, Clone)]
 pub struct TenantSettings {
+    /// `AUTH0_DOMAIN` as given.
     pub domain: String,
+    /// The issuer derived from it: `https://{domain}/`.
     pub issuer: Url,
+    /// `AUTH0_CLIENT_ID`.
     pub client_id: String,
+    /// `AUTH0_SECRET` (or `AUTH0_CLIENT_SECRET`); never given to templates.
     pub client_secret: Secret,
 }
 
