@@ -56,12 +56,15 @@ pub async fn callback(
             .map_err(Auth0Error::Session)?,
         None => None,
     };
-    // An error from the tenant wins over anything else in the query, code included.
+    // An error from the tenant wins over anything else in the query, code included. Its text is
+    // shown only for a login this browser started: anyone can craft `?error_description=`, and
+    // our page must not lend its address to their words.
     if let Some(error) = query.error {
-        return Err(Auth0Error::Denied {
-            error,
-            description: query.error_description.unwrap_or_default(),
-        });
+        let description = match &login {
+            Some(_) => query.error_description.unwrap_or_default(),
+            None => String::new(),
+        };
+        return Err(Auth0Error::Denied { error, description });
     }
     if query.state.is_none() {
         return Err(Auth0Error::MissingState);

@@ -360,3 +360,24 @@ async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
         (1, 1, 1, 1)
     );
 }
+
+#[actix_web::test]
+async fn an_error_description_without_a_matching_state_is_not_shown() {
+    // Anyone can link to /callback?error_description=...: only the tenant's own answer to a login
+    // this browser started gets its words on our page.
+    let app = spawn_app().await;
+    let mut callback = app.url("/callback");
+    callback
+        .query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair(
+            "error_description",
+            "Your account is locked, call +1 555 0100",
+        )
+        .append_pair("state", "not-a-login-of-this-browser");
+    let response = app.get_url(&callback).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("call +1 555 0100"), "{html}");
+    assert!(html.contains("access_denied"));
+}
