@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use actix_web::cookie::Key;
 
-use crate::auth0::settings::{missing_callback, AppSettings, TenantSettings};
+use crate::auth0::settings::{missing_callback, non_empty, AppSettings, TenantSettings};
 use crate::auth0::{self, ConfigError};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
@@ -29,11 +29,7 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let value = |name: &str| non_empty(lookup, name);
         let tenant = TenantSettings::from_lookup(lookup)?;
         let app = AppSettings::from_lookup(lookup)?;
         if tenant.is_some() && app.callback_url.is_none() {

@@ -60,7 +60,7 @@ impl Auth0Context {
             scope: settings.scope.clone(),
             audience: settings.audience.clone(),
             lock_script_url: settings.lock_url.clone(),
-            lock_configuration_base_url: settings.lock_configuration_base_url(),
+            lock_configuration_base_url: auth0.lock_configuration_base_url.clone(),
             login_path: LOGIN_PATH,
             logout_path: LOGOUT_PATH,
             user,

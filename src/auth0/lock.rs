@@ -65,7 +65,7 @@ impl LockWidget {
             "theme": { "logo": "/static/favicon.svg", "primaryColor": "#635dff" },
             "languageDictionary": { "title": "Log in" },
         });
-        if let Some(base) = settings.lock_configuration_base_url() {
+        if let Some(base) = &auth0.lock_configuration_base_url {
             options["configurationBaseUrl"] = json!(base);
             options["languageBaseUrl"] = json!(base);
         }
@@ -80,7 +80,7 @@ impl LockWidget {
         Ok(Self {
             script_url: settings.lock_url.clone(),
             config_json: script_safe_json(&config),
-            content_security_policy: settings.lock_content_security_policy(),
+            content_security_policy: auth0.lock_csp.clone(),
         })
     }
 }

@@ -92,12 +92,17 @@ pub const SESSION_COOKIE: &str = "auth0_session";
 pub struct Auth0 {
     client: Auth0Client,
     backend: Box<dyn Auth0Backend>,
+    /// Derived from the settings once, not per page.
+    lock_csp: String,
+    lock_configuration_base_url: Option<String>,
 }
 
 impl Auth0 {
     /// The module's state for these settings and your backend, ready for [`configure`].
     pub fn new(settings: Auth0Settings, backend: impl Auth0Backend) -> web::Data<Self> {
         web::Data::new(Self {
+            lock_csp: settings.lock_content_security_policy(),
+            lock_configuration_base_url: settings.lock_configuration_base_url(),
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
         })

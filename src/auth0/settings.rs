@@ -291,7 +291,8 @@ impl AppSettings {
     }
 }
 
-fn non_empty(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+/// The variable `name`, trimmed; `None` when unset or blank (an empty line in `.env` is unset).
+pub fn non_empty(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())

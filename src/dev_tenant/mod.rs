@@ -361,14 +361,11 @@ async fn authorize(
         }
     };
     let back_with_error = |error: &str, description: &str| {
-        let mut url = redirect_uri.clone();
-        url.query_pairs_mut()
-            .append_pair("error", error)
-            .append_pair("error_description", description);
-        if let Some(state) = &q.state {
-            url.query_pairs_mut().append_pair("state", state);
-        }
-        redirect(url.as_str())
+        back_to_app(
+            &redirect_uri,
+            Outcome::Error(error, description),
+            q.state.as_deref(),
+        )
     };
     if q.response_type.as_deref() != Some("code") {
         return back_with_error(
@@ -497,13 +494,11 @@ async fn login_submit(
             "This login page has expired. Go back to the app and log in again.",
         );
     };
-    let mut target = request.redirect_uri.clone();
+    let state = request.state.as_deref();
     if form.action == "cancel" {
         tenant.logins.lock().expect("lock").remove(&form.state);
-        target
-            .query_pairs_mut()
-            .append_pair("error", "access_denied")
-            .append_pair("error_description", "The user cancelled the login.");
+        let cancelled = Outcome::Error("access_denied", "The user cancelled the login.");
+        back_to_app(&request.redirect_uri, cancelled, state)
     } else {
         if let Err(problem) = check_credentials(&form.email, &form.password) {
             let page = LoginPage {
@@ -517,10 +512,31 @@ async fn login_submit(
         tenant.logins.lock().expect("lock").remove(&form.state);
         let user = DevUser::from_email(&tenant.issuer, &form.email);
         let code = issue_code(&tenant, &request, user);
-        target.query_pairs_mut().append_pair("code", &code);
+        back_to_app(&request.redirect_uri, Outcome::Code(&code), state)
     }
-    if let Some(state) = &request.state {
-        target.query_pairs_mut().append_pair("state", state);
+}
+
+/// How an authorization request ended.
+enum Outcome<'a> {
+    Code(&'a str),
+    /// An OAuth error code and its description.
+    Error(&'a str, &'a str),
+}
+
+/// Back to the app's (registered) `redirect_uri` with the outcome and the app's `state`.
+fn back_to_app(redirect_uri: &Url, outcome: Outcome<'_>, state: Option<&str>) -> HttpResponse {
+    let mut target = redirect_uri.clone();
+    {
+        let mut query = target.query_pairs_mut();
+        match outcome {
+            Outcome::Code(code) => query.append_pair("code", code),
+            Outcome::Error(error, description) => query
+                .append_pair("error", error)
+                .append_pair("error_description", description),
+        };
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
     }
     redirect(target.as_str())
 }
@@ -556,7 +572,6 @@ fn redeem_ticket(
         t.issued.elapsed() < TICKET_LIFETIME
             && cookie.as_deref().is_some_and(|c| secure_eq(c, &t.co_id))
     });
-    let mut target = redirect_uri.clone();
     match valid {
         Some(ticket) => {
             let request = AuthorizeRequest {
@@ -572,22 +587,20 @@ fn redeem_ticket(
                 "dev tenant: Lock login ticket redeemed"
             );
             let code = issue_code(tenant, &request, ticket.user);
-            target.query_pairs_mut().append_pair("code", &code);
+            back_to_app(
+                &request.redirect_uri,
+                Outcome::Code(&code),
+                q.state.as_deref(),
+            )
         }
         None => {
-            target
-                .query_pairs_mut()
-                .append_pair("error", "access_denied")
-                .append_pair(
-                    "error_description",
-                    "The login ticket is invalid, used or expired.",
-                );
+            let spent = Outcome::Error(
+                "access_denied",
+                "The login ticket is invalid, used or expired.",
+            );
+            back_to_app(&redirect_uri, spent, q.state.as_deref())
         }
     }
-    if let Some(state) = &q.state {
-        target.query_pairs_mut().append_pair("state", state);
-    }
-    redirect(target.as_str())
 }
 
 /// `/client/{client_id}.js`: the client's settings as JSONP, the way Auth0's CDN serves them to

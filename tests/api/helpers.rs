@@ -145,6 +145,13 @@ impl TestApp {
         submit_tenant_form_in(&self.client, authorize, email, password).await
     }
 
+    /// A login started here and completed at the tenant's form: the callback URL it returns
+    /// to, not yet visited.
+    pub async fn tenant_callback(&self, email: &str) -> Url {
+        let authorize = self.start_login(None).await;
+        self.submit_tenant_form(&authorize, email, "pw").await
+    }
+
     /// A whole login as `email`; returns the callback's response (a redirect on success).
     pub async fn login_as(&self, email: &str) -> Response {
         self.login_in(&self.client, email, None).await

@@ -133,10 +133,7 @@ async fn the_success_url_setting_is_the_default_target() {
 #[actix_web::test]
 async fn a_callback_without_state_is_refused_and_logs_nobody_in() {
     let app = spawn_app().await;
-    let authorize = app.start_login(None).await;
-    let mut callback = app
-        .submit_tenant_form(&authorize, "ada@example.com", "pw")
-        .await;
+    let mut callback = app.tenant_callback("ada@example.com").await;
     let code = query_param(&callback, "code").unwrap();
     callback.set_query(Some(&format!("code={code}")));
     let response = app.get_url(&callback).await;
@@ -151,10 +148,7 @@ async fn a_callback_without_state_is_refused_and_logs_nobody_in() {
 #[actix_web::test]
 async fn a_callback_with_a_wrong_state_is_refused_and_logs_nobody_in() {
     let app = spawn_app().await;
-    let authorize = app.start_login(None).await;
-    let callback = app
-        .submit_tenant_form(&authorize, "ada@example.com", "pw")
-        .await;
+    let callback = app.tenant_callback("ada@example.com").await;
     let code = query_param(&callback, "code").unwrap();
     let mut forged = callback.clone();
     forged.set_query(Some(&format!("code={code}&state=forged-state")));
@@ -167,10 +161,7 @@ async fn a_callback_with_a_wrong_state_is_refused_and_logs_nobody_in() {
 #[actix_web::test]
 async fn a_callback_from_another_browser_is_refused() {
     let app = spawn_app().await;
-    let authorize = app.start_login(None).await;
-    let callback = app
-        .submit_tenant_form(&authorize, "ada@example.com", "pw")
-        .await;
+    let callback = app.tenant_callback("ada@example.com").await;
     // The victim's browser never started this login: login CSRF.
     let victim = crate::helpers::client();
     let response = victim.get(callback).send().await.unwrap();
@@ -181,10 +172,7 @@ async fn a_callback_from_another_browser_is_refused() {
 #[actix_web::test]
 async fn a_replayed_callback_is_refused() {
     let app = spawn_app().await;
-    let authorize = app.start_login(None).await;
-    let callback = app
-        .submit_tenant_form(&authorize, "ada@example.com", "pw")
-        .await;
+    let callback = app.tenant_callback("ada@example.com").await;
     assert_is_redirect_to(&app.get_url(&callback).await, "/profile");
     let replay = app.get_url(&callback).await;
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
