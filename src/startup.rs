@@ -150,11 +150,6 @@ impl Application {
         &self.pool
     }
 
-    /// A handle to stop the server gracefully.
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _tenant = self.dev_tenant;
         self.server.await

@@ -191,9 +191,10 @@ impl Auth0Client {
             .id_token()
             .ok_or_else(|| Auth0Error::TokenEndpoint("the response has no id_token".into()))?;
         let nonce = Nonce::new(login.nonce.clone());
-        let claims = self.verify_id_token(provider, id_token, &nonce).await?;
+        let claims = self
+            .verify_id_token(provider.clone(), id_token, &nonce)
+            .await?;
         let subject = claims.subject().clone();
-        let provider = self.provider().await?;
         let userinfo: UserInfoClaims = provider
             .client
             .user_info(token.access_token().clone(), Some(subject))

@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use askama::Template;
@@ -70,10 +69,9 @@ pub struct TenantStats {
     pub userinfo: u64,
 }
 
-/// A running dev tenant. Stopped when dropped... or with the process.
+/// A running dev tenant. It serves on the actix runtime that started it, until that ends.
 pub struct DevTenant {
     state: web::Data<TenantState>,
-    handle: ServerHandle,
 }
 
 impl DevTenant {
@@ -100,9 +98,8 @@ impl DevTenant {
                 .tcp_nodelay(true)
                 .listen(listener)?
                 .run();
-        let handle = server.handle();
         actix_web::rt::spawn(server);
-        Ok(Self { state, handle })
+        Ok(Self { state })
     }
 
     pub fn issuer(&self) -> &Url {
@@ -128,10 +125,6 @@ impl DevTenant {
             token: c.token.load(Ordering::Relaxed),
             userinfo: c.userinfo.load(Ordering::Relaxed),
         }
-    }
-
-    pub async fn stop(&self) {
-        self.handle.stop(true).await;
     }
 
     /// The banner printed at startup: nobody should mistake this for Auth0.

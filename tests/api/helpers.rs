@@ -97,7 +97,8 @@ pub async fn dev_tenant_for(
 fn init_test_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn,actix_server=warn".into()),
+            std::env::var("RUST_LOG")
+                .unwrap_or_else(|_| auth0_actix::telemetry::DEFAULT_FILTER.into()),
         ))
         .with_test_writer()
         .try_init();
