@@ -10,7 +10,9 @@ use std::net::TcpListener;
 use actix_web::cookie::Key;
 use reqwest::StatusCode;
 
-use crate::helpers::{assert_is_redirect_to, client, dev_tenant_for, location, location_str};
+use crate::helpers::{
+    assert_is_redirect_to, client, dev_tenant_for, location, location_str, submit_tenant_form_in,
+};
 
 #[actix_web::test]
 async fn the_existing_app_gains_auth0_login() {
@@ -29,25 +31,7 @@ async fn the_existing_app_gains_auth0_login() {
     assert_eq!(authorize.origin(), tenant.issuer().origin());
 
     // The tenant's form.
-    let form = location(&browser.get(authorize).send().await.unwrap());
-    let state = form
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let response = browser
-        .post(form.join("/u/login").unwrap())
-        .form(&[
-            ("state", state.as_str()),
-            ("email", "ada@example.com"),
-            ("password", "pw"),
-            ("action", "login"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let callback = location(&response);
+    let callback = submit_tenant_form_in(&browser, &authorize, "ada@example.com", "pw").await;
 
     // The callback logs the member in and returns to the lounge, which now knows them.
     let response = browser.get(callback).send().await.unwrap();

@@ -211,6 +211,26 @@ pub async fn submit_tenant_form_in(
     email: &str,
     password: &str,
 ) -> Url {
+    let fields = [
+        ("email", email),
+        ("password", password),
+        ("action", "login"),
+    ];
+    let response = post_tenant_form_in(browser, authorize, &fields).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "the tenant accepts the form"
+    );
+    location(&response)
+}
+
+/// Follows `/authorize` to the tenant's login form and posts `fields` with the form's state.
+pub async fn post_tenant_form_in(
+    browser: &reqwest::Client,
+    authorize: &Url,
+    fields: &[(&str, &str)],
+) -> Response {
     let form = location(
         &browser
             .get(authorize.clone())
@@ -229,23 +249,14 @@ pub async fn submit_tenant_form_in(
         "the tenant shows its login form"
     );
     let state = query_param(&form, "state").expect("form state");
-    let response = browser
+    let mut body = vec![("state", state.as_str())];
+    body.extend_from_slice(fields);
+    browser
         .post(form.join("/u/login").unwrap())
-        .form(&[
-            ("state", state.as_str()),
-            ("email", email),
-            ("password", password),
-            ("action", "login"),
-        ])
+        .form(&body)
         .send()
         .await
-        .expect("POST /u/login");
-    assert_eq!(
-        response.status(),
-        StatusCode::FOUND,
-        "the tenant accepts the form"
-    );
-    location(&response)
+        .expect("POST /u/login")
 }
 
 /// The `Location` of a redirect, resolved against the request URL.

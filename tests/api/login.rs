@@ -6,7 +6,8 @@ use auth0_actix::dev_tenant::{DevTenant, Registration};
 use url::Url;
 
 use crate::helpers::{
-    assert_is_redirect_to, location, query_param, spawn_app, spawn_app_on, spawn_app_with,
+    assert_is_redirect_to, location, post_tenant_form_in, query_param, spawn_app, spawn_app_on,
+    spawn_app_with,
 };
 
 #[actix_web::test]
@@ -230,15 +231,7 @@ async fn an_error_from_the_tenant_shows_its_escaped_description() {
 async fn cancelling_at_the_tenant_shows_access_denied() {
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
-    let form = location(&app.get_url(&authorize).await);
-    let state = query_param(&form, "state").unwrap();
-    let response = app
-        .client
-        .post(form.join("/u/login").unwrap())
-        .form(&[("state", state.as_str()), ("action", "cancel")])
-        .send()
-        .await
-        .unwrap();
+    let response = post_tenant_form_in(&app.client, &authorize, &[("action", "cancel")]).await;
     let callback = location(&response);
     assert_eq!(
         query_param(&callback, "error").as_deref(),
@@ -257,20 +250,12 @@ async fn cancelling_at_the_tenant_shows_access_denied() {
 async fn the_tenant_form_refuses_an_empty_password() {
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
-    let form = location(&app.get_url(&authorize).await);
-    let state = query_param(&form, "state").unwrap();
-    let response = app
-        .client
-        .post(form.join("/u/login").unwrap())
-        .form(&[
-            ("state", state.as_str()),
-            ("email", "ada@example.com"),
-            ("password", ""),
-            ("action", "login"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let fields = [
+        ("email", "ada@example.com"),
+        ("password", ""),
+        ("action", "login"),
+    ];
+    let response = post_tenant_form_in(&app.client, &authorize, &fields).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("Enter a password"));
 }
