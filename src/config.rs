@@ -6,11 +6,18 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use actix_web::cookie::Key;
 
-use crate::auth0::settings::{missing_callback, non_empty, AppSettings, TenantSettings};
+use crate::auth0::settings::{
+    check_callback_url, missing_callback, non_empty, AppSettings, TenantSettings,
+};
 use crate::auth0::{self, ConfigError};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
+/// Where `cargo run` starts the local dev tenant, unless `DEV_TENANT_ADDR` says otherwise.
+pub const DEFAULT_DEV_TENANT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4000);
+/// Paths the app's pages, files and the auth0 module take: the callback may not be one of them.
+pub const APP_ROUTES: [&str; 6] = ["/", "/login", "/logout", "/profile", "/healthz", "/static/"];
 
 #[derive(Clone)]
 pub struct Config {
@@ -21,6 +28,8 @@ pub struct Config {
     /// `None` only in dev-tenant mode: an ephemeral key is generated at start.
     pub session_key: Option<Key>,
     pub bind_addr: SocketAddr,
+    /// `DEV_TENANT_ADDR`: where the local dev tenant listens (loopback only).
+    pub dev_tenant_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -30,10 +39,12 @@ impl Config {
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let value = |name: &str| non_empty(lookup, name);
-        let tenant = TenantSettings::from_lookup(lookup)?;
+        // Only a configuration with no tenant settings at all gets the dev tenant.
         let app = AppSettings::from_lookup(lookup)?;
-        if tenant.is_some() && app.callback_url.is_none() {
-            return Err(missing_callback());
+        let tenant = TenantSettings::from_lookup(lookup)?;
+        if tenant.is_some() {
+            let callback = app.callback_url.as_ref().ok_or_else(missing_callback)?;
+            check_callback_url(callback, &APP_ROUTES)?;
         }
 
         let database_url = value("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
@@ -72,6 +83,23 @@ impl Config {
             })?;
             bind_addr.set_port(port);
         }
+        // The dev tenant logs anyone in: it is only reachable from this machine, so an app that
+        // uses it on another address could only mislead whoever reaches it.
+        if tenant.is_none() && !bind_addr.ip().is_loopback() {
+            return Err(dev_tenant_off_loopback(bind_addr));
+        }
+        let dev_tenant_addr = value("DEV_TENANT_ADDR")
+            .map(|raw| match raw.parse::<SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => Ok(addr),
+                _ => Err(ConfigError::new(
+                    "DEV_TENANT_ADDR",
+                    format!(
+                        "expects a loopback address and port, e.g. `{DEFAULT_DEV_TENANT_ADDR}` \
+                         (the dev tenant is reachable from this machine only), got `{raw}`"
+                    ),
+                )),
+            })
+            .transpose()?;
 
         Ok(Self {
             tenant,
@@ -79,8 +107,21 @@ impl Config {
             database_url,
             session_key,
             bind_addr,
+            dev_tenant_addr,
         })
     }
+}
+
+/// The error for the dev tenant on an address other machines can reach.
+pub fn dev_tenant_off_loopback(addr: SocketAddr) -> ConfigError {
+    ConfigError::new(
+        "BIND_ADDR",
+        format!(
+            "must be a loopback address (127.0.0.1 or [::1]) with the local dev tenant, which \
+             logs in any email with any password; got `{addr}`. Set AUTH0_DOMAIN and the other \
+             AUTH0_* variables to serve on other addresses"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -101,11 +142,11 @@ mod tests {
         ("AUTH0_CLIENT_ID", "client"),
         ("AUTH0_SECRET", "secret"),
         ("AUTH0_CALLBACK_URL", "https://app.example/callback"),
-        (
-            "SESSION_KEY",
-            "0123456789012345678901234567890123456789012345678901234567890123",
-        ),
+        ("SESSION_KEY", TEST_KEY),
     ];
+
+    /// 64 characters that look random (this file is public: never use it for real).
+    const TEST_KEY: &str = "kQ3v9ZpL0xW7nR2sT5yB8cF1dG4hJ6mA-eU_iO3pK9lZ2xC5vB7nM0qW4eR8tY1u";
 
     fn real_without(name: &str) -> Vec<(&'static str, &'static str)> {
         REAL.iter().copied().filter(|(k, _)| *k != name).collect()
@@ -150,8 +191,91 @@ mod tests {
 
     #[test]
     fn port_overrides_the_bind_port() {
-        let config = config(&[("BIND_ADDR", "0.0.0.0:1"), ("PORT", "8081")]).unwrap();
-        assert_eq!(config.bind_addr.to_string(), "0.0.0.0:8081");
+        let dev = config(&[("BIND_ADDR", "127.0.0.1:1"), ("PORT", "8081")]).unwrap();
+        assert_eq!(dev.bind_addr.to_string(), "127.0.0.1:8081");
+        let mut real = REAL.to_vec();
+        real.extend([("BIND_ADDR", "0.0.0.0:1"), ("PORT", "8081")]);
+        assert_eq!(config(&real).unwrap().bind_addr.to_string(), "0.0.0.0:8081");
+    }
+
+    #[test]
+    fn a_blank_domain_beside_any_tenant_setting_is_an_error_not_the_dev_tenant() {
+        for name in [
+            "AUTH0_CLIENT_ID",
+            "AUTH0_SECRET",
+            "AUTH0_CLIENT_SECRET",
+            "AUTH0_CALLBACK_URL",
+            "AUTH0_AUDIENCE",
+        ] {
+            let value = if name == "AUTH0_CALLBACK_URL" {
+                "https://app.example.com/callback"
+            } else {
+                "x"
+            };
+            for domain in ["", "   "] {
+                let err = config(&[("AUTH0_DOMAIN", domain), (name, value)])
+                    .err()
+                    .unwrap();
+                assert_eq!(err.variable, "AUTH0_DOMAIN", "{name} with {domain:?}");
+                assert!(err.expected.contains(name), "{}", err.expected);
+            }
+        }
+        // Blank tenant settings (an unfilled .env) still mean the dev tenant.
+        let blank = config(&[("AUTH0_DOMAIN", ""), ("AUTH0_CLIENT_ID", " ")]).unwrap();
+        assert!(blank.tenant.is_none());
+    }
+
+    #[test]
+    fn the_dev_tenant_refuses_a_non_loopback_bind_addr() {
+        for addr in ["0.0.0.0:3000", "[::]:3000", "192.0.2.7:3000"] {
+            let err = config(&[("BIND_ADDR", addr)]).err().unwrap();
+            assert_eq!(err.variable, "BIND_ADDR", "{addr}");
+        }
+        assert!(config(&[("BIND_ADDR", "[::1]:3000")]).is_ok());
+    }
+
+    #[test]
+    fn insecure_or_colliding_callbacks_are_refused_with_a_real_tenant() {
+        for callback in [
+            "http://app.example.com/callback",
+            "https://app.example.com/",
+            "https://app.example.com/login",
+            "https://app.example.com/logout",
+            "https://app.example.com/profile",
+            "https://app.example.com/static/style.css",
+        ] {
+            let mut vars = real_without("AUTH0_CALLBACK_URL");
+            vars.push(("AUTH0_CALLBACK_URL", callback));
+            let err = config(&vars).err().unwrap();
+            assert_eq!(err.variable, "AUTH0_CALLBACK_URL", "{callback}");
+        }
+        let mut vars = real_without("AUTH0_CALLBACK_URL");
+        vars.push(("AUTH0_CALLBACK_URL", "http://127.0.0.1:3000/callback"));
+        assert!(config(&vars).is_ok(), "http on loopback is fine");
+    }
+
+    #[test]
+    fn a_session_key_that_is_clearly_not_random_is_refused() {
+        for key in [
+            "a".repeat(64),
+            "0123456789".repeat(7),
+            "password".repeat(8),
+            "abababababcabababababcabababababcabababababcabababababcabababab".into(),
+        ] {
+            let mut vars = real_without("SESSION_KEY");
+            vars.push(("SESSION_KEY", &key));
+            let err = config(&vars).err().unwrap();
+            assert_eq!(err.variable, "SESSION_KEY", "{key}");
+        }
+        // What `openssl rand -hex 32` and `-base64 64` give.
+        for key in [
+            "3f9a1c07e2b84d5f6a0c9e1b7d3f5a2c8e4b6d0f1a3c5e7b9d2f4a6c8e0b1d3f",
+            TEST_KEY,
+        ] {
+            let mut vars = real_without("SESSION_KEY");
+            vars.push(("SESSION_KEY", key));
+            assert!(config(&vars).is_ok(), "{key}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SQLite: the pool (WAL, busy timeout), migrations, the profile and session queries. A login's
-//! profile write is one statement (`INSERT ... ON CONFLICT(sub) DO UPDATE`), in one transaction
-//! with its session row, so nothing is ever half-written and concurrent logins count correctly.
+//! profile write is one statement (`INSERT ... ON CONFLICT(issuer, sub) DO UPDATE`), in one
+//! transaction with its session row, so nothing is ever half-written and concurrent logins count
+//! correctly. Profiles are keyed by issuer and `sub`: a `sub` is unique only within its issuer.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -51,6 +52,7 @@ pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Profile {
     pub id: i64,
+    pub issuer: String,
     pub sub: String,
     pub email: Option<String>,
     pub email_verified: Option<bool>,
@@ -73,13 +75,13 @@ pub async fn upsert_profile(
     p: &Auth0Profile,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO user_profiles (sub, email, email_verified, name, nickname, picture,
+        "INSERT INTO user_profiles (issuer, sub, email, email_verified, name, nickname, picture,
              given_name, family_name, locale, claims, login_count,
              first_login_at, last_login_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
              strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
              strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-         ON CONFLICT (sub) DO UPDATE SET
+         ON CONFLICT (issuer, sub) DO UPDATE SET
              email = excluded.email,
              email_verified = excluded.email_verified,
              name = excluded.name,
@@ -94,6 +96,7 @@ pub async fn upsert_profile(
              updated_at = excluded.updated_at
          RETURNING id",
     )
+    .bind(&p.issuer)
     .bind(&p.sub)
     .bind(&p.email)
     .bind(p.email_verified)
@@ -108,15 +111,14 @@ pub async fn upsert_profile(
     .await
 }
 
-/// How long a login lasts at most; the session row expires then, whatever the cookie says.
-pub const SESSION_LIFETIME_DAYS: u32 = 7;
-
-/// Records a login and its session in one transaction: the profile upsert, the session row, and
-/// a sweep of expired sessions. Returns the profile id. Either all of it is written or nothing.
+/// Records a login and its session in one transaction: the profile upsert, the session row
+/// (expiring after `lifetime`, the module's absolute session lifetime), and a sweep of expired
+/// sessions. Returns the profile id. Either all of it is written or nothing.
 pub async fn record_login(
     pool: &SqlitePool,
     profile: &Auth0Profile,
     session_id: &str,
+    lifetime: Duration,
 ) -> Result<i64, sqlx::Error> {
     // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
     // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
@@ -129,7 +131,7 @@ pub async fn record_login(
     )
     .bind(session_id)
     .bind(id)
-    .bind(format!("+{SESSION_LIFETIME_DAYS} days"))
+    .bind(format!("+{} seconds", lifetime.as_secs()))
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -178,9 +180,20 @@ const SESSION_CACHE_MAX: usize = 10_000;
 /// query (session and profile together) at most every few seconds, not one or two per request.
 /// (Each sqlx SQLite query is a round trip to the connection's thread; the benchmark showed
 /// those hand-offs, not SQLite, dominating `/profile`.)
+///
+/// A revocation here can race a request that read the session just before it: that request
+/// must not put the revoked session back. Each read takes a [`Ticket`] before its query, and its
+/// result is cached only if no session was revoked since.
 #[derive(Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, CachedSession>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_session: HashMap<String, CachedSession>,
+    /// How many revocations this cache has seen: a read that started before one is not cached.
+    revocations: u64,
 }
 
 struct CachedSession {
@@ -188,6 +201,11 @@ struct CachedSession {
     session_expires_at: chrono::DateTime<chrono::Utc>,
     fetched: Instant,
 }
+
+/// Taken before a database read; [`SessionCache::store`] honours it only if no revocation came
+/// in between.
+#[derive(Clone, Copy)]
+pub struct Ticket(u64);
 
 impl SessionCache {
     /// The profile of `user`'s session if it is live, from the cache or the database.
@@ -202,6 +220,7 @@ impl SessionCache {
         if let Some(profile) = self.fresh(&user.session_id, profile_id) {
             return Ok(Some(profile));
         }
+        let ticket = self.ticket();
         let Some((profile, expires_at)) =
             session_profile(pool, &user.session_id, profile_id).await?
         else {
@@ -209,41 +228,70 @@ impl SessionCache {
             return Ok(None);
         };
         let profile = Arc::new(profile);
-        let Ok(expires_at) = chrono::DateTime::parse_from_rfc3339(&expires_at) else {
-            return Ok(Some(profile));
-        };
-        let mut entries = self.entries.lock().expect("session cache lock");
-        if entries.len() >= SESSION_CACHE_MAX {
-            entries.retain(|_, e| e.fetched.elapsed() < SESSION_CACHE_TTL);
-            if entries.len() >= SESSION_CACHE_MAX {
-                entries.clear();
-            }
+        if let Ok(expires_at) = chrono::DateTime::parse_from_rfc3339(&expires_at) {
+            self.store(
+                ticket,
+                &user.session_id,
+                profile.clone(),
+                expires_at.to_utc(),
+            );
         }
-        entries.insert(
-            user.session_id.clone(),
-            CachedSession {
-                profile: profile.clone(),
-                session_expires_at: expires_at.with_timezone(&chrono::Utc),
-                fetched: Instant::now(),
-            },
-        );
         Ok(Some(profile))
     }
 
-    fn fresh(&self, session_id: &str, profile_id: i64) -> Option<Arc<Profile>> {
-        let entries = self.entries.lock().expect("session cache lock");
-        let entry = entries.get(session_id)?;
+    /// A ticket for a read that is about to start.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.lock().revocations)
+    }
+
+    /// Caches a live session read under `ticket`, unless a session was revoked since.
+    pub fn store(
+        &self,
+        ticket: Ticket,
+        session_id: &str,
+        profile: Arc<Profile>,
+        session_expires_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let mut entries = self.lock();
+        if entries.revocations != ticket.0 {
+            return;
+        }
+        let map = &mut entries.by_session;
+        if map.len() >= SESSION_CACHE_MAX {
+            map.retain(|_, e| e.fetched.elapsed() < SESSION_CACHE_TTL);
+            if map.len() >= SESSION_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            session_id.to_owned(),
+            CachedSession {
+                profile,
+                session_expires_at,
+                fetched: Instant::now(),
+            },
+        );
+    }
+
+    /// The cached profile of a live session, if the cache is fresh.
+    pub fn fresh(&self, session_id: &str, profile_id: i64) -> Option<Arc<Profile>> {
+        let entries = self.lock();
+        let entry = entries.by_session.get(session_id)?;
         let fresh = entry.fetched.elapsed() < SESSION_CACHE_TTL
             && entry.session_expires_at > chrono::Utc::now()
             && entry.profile.id == profile_id;
         fresh.then(|| entry.profile.clone())
     }
 
+    /// Drops a revoked session; reads already under way will not cache it again.
     pub fn forget(&self, session_id: &str) {
-        self.entries
-            .lock()
-            .expect("session cache lock")
-            .remove(session_id);
+        let mut entries = self.lock();
+        entries.by_session.remove(session_id);
+        entries.revocations += 1;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().expect("session cache lock")
     }
 }
 
@@ -260,11 +308,17 @@ pub async fn end_session(pool: &SqlitePool, session_id: &str) -> Result<(), sqlx
 pub struct SqliteBackend {
     pool: SqlitePool,
     sessions: Arc<SessionCache>,
+    /// The module's absolute session lifetime: session rows expire with it.
+    lifetime: Duration,
 }
 
 impl SqliteBackend {
-    pub fn new(pool: SqlitePool, sessions: Arc<SessionCache>) -> Self {
-        Self { pool, sessions }
+    pub fn new(pool: SqlitePool, sessions: Arc<SessionCache>, lifetime: Duration) -> Self {
+        Self {
+            pool,
+            sessions,
+            lifetime,
+        }
     }
 }
 
@@ -275,7 +329,7 @@ impl Auth0Backend for SqliteBackend {
         session_id: &'a str,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(async move {
-            let id = record_login(&self.pool, profile, session_id).await?;
+            let id = record_login(&self.pool, profile, session_id, self.lifetime).await?;
             Ok(id.to_string())
         })
     }
@@ -293,5 +347,56 @@ impl Auth0Backend for SqliteBackend {
             self.sessions.forget(&user.session_id);
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(id: i64) -> Arc<Profile> {
+        let now = "2026-12-01T00:00:00.000Z".to_owned();
+        Arc::new(Profile {
+            id,
+            issuer: "https://tenant.example/".into(),
+            sub: "auth0|x".into(),
+            email: None,
+            email_verified: None,
+            name: None,
+            nickname: None,
+            picture: None,
+            given_name: None,
+            family_name: None,
+            locale: None,
+            claims: "{}".into(),
+            login_count: 1,
+            first_login_at: now.clone(),
+            last_login_at: now.clone(),
+            updated_at: now,
+        })
+    }
+
+    fn in_an_hour() -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::hours(1)
+    }
+
+    #[test]
+    fn a_read_stored_after_no_revocation_is_cached() {
+        let cache = SessionCache::default();
+        let ticket = cache.ticket();
+        cache.store(ticket, "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_some());
+    }
+
+    #[test]
+    fn a_read_that_started_before_a_logout_does_not_bring_the_session_back() {
+        let cache = SessionCache::default();
+        // A request reads the live session from the database...
+        let ticket = cache.ticket();
+        // ...meanwhile a logout deletes the row and drops the cache entry...
+        cache.forget("s1");
+        // ...and then the request's (stale) read arrives.
+        cache.store(ticket, "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_none());
     }
 }

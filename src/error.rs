@@ -9,7 +9,8 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
-use crate::auth0::{Auth0Context, PublicError};
+use crate::auth0::PublicError;
+use crate::layout::PageContext;
 
 /// A page handler's failure. The cause is logged; the page says only what is safe.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +40,7 @@ impl ResponseError for PageError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
-    ctx: Auth0Context,
+    ctx: PageContext,
     title: String,
     status: u16,
     message: String,
@@ -102,7 +103,7 @@ pub fn render_error_page<B: MessageBody>(
         .get::<PublicError>()
         .cloned()
         .unwrap_or_else(|| default_public(status));
-    let Some(ctx) = Auth0Context::for_request(res.request()) else {
+    let Some(ctx) = PageContext::for_request(res.request()) else {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };
     let page = ErrorPage {

@@ -11,6 +11,10 @@ pub mod db;
 pub mod dev_tenant;
 // Error pages rendered through the layout.
 pub mod error;
+// What every page's layout needs: the auth0 context and the dev-tenant banner.
+pub mod layout;
+// Limits on the request head, checked before any handler.
+pub mod limits;
 // Home, profile, logout confirmation and health pages.
 pub mod pages;
 // Builds and runs the application.

@@ -7,7 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use sqlx::SqlitePool;
 
-use crate::auth0::{Auth0Context, AuthUser, LockWidget, MaybeUser};
+use crate::auth0::{AuthUser, LockWidget, MaybeUser};
+use crate::layout::PageContext;
 use std::sync::Arc;
 
 use crate::db::{self, Profile, SessionCache};
@@ -74,7 +75,7 @@ pub fn safe_picture(picture: Option<&str>) -> String {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
-    ctx: Auth0Context,
+    ctx: PageContext,
     title: String,
     profile: Option<ProfileView>,
     /// The Lock widget, for anonymous visitors.
@@ -84,7 +85,7 @@ struct HomePage {
 #[derive(Template)]
 #[template(path = "profile.html")]
 struct ProfilePage {
-    ctx: Auth0Context,
+    ctx: PageContext,
     title: String,
     p: ProfileView,
 }
@@ -92,7 +93,7 @@ struct ProfilePage {
 #[derive(Template)]
 #[template(path = "logout.html")]
 struct LogoutPage {
-    ctx: Auth0Context,
+    ctx: PageContext,
     title: String,
 }
 
@@ -123,7 +124,7 @@ async fn stored_profile(
 /// a fresh login transaction) beside the Universal Login button.
 async fn home(
     req: HttpRequest,
-    ctx: Auth0Context,
+    ctx: PageContext,
     user: MaybeUser,
     pool: web::Data<SqlitePool>,
     sessions: web::Data<SessionCache>,
@@ -155,7 +156,7 @@ async fn home(
 }
 
 async fn profile(
-    ctx: Auth0Context,
+    ctx: PageContext,
     user: AuthUser,
     session: Session,
     pool: web::Data<SqlitePool>,
@@ -177,7 +178,7 @@ async fn profile(
     }
 }
 
-async fn logout_confirm(ctx: Auth0Context) -> Result<HttpResponse, PageError> {
+async fn logout_confirm(ctx: PageContext) -> Result<HttpResponse, PageError> {
     render(&LogoutPage {
         ctx,
         title: "Log out".into(),

@@ -14,10 +14,11 @@ use url::Url;
 
 use crate::auth0::settings::Auth0Settings;
 use crate::auth0::{self, Auth0, ConfigError};
-use crate::config::Config;
+use crate::config::{dev_tenant_off_loopback, Config, DEFAULT_DEV_TENANT_ADDR};
 use crate::db::{self, SessionCache, SqliteBackend};
-use crate::dev_tenant::{DevTenant, Registration};
-use crate::{error, pages, telemetry};
+use crate::dev_tenant::DevTenant;
+use crate::layout::DevTenantInUse;
+use crate::{error, limits, pages, telemetry};
 
 /// Why the app could not start: one line for the operator, no backtrace.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,7 @@ pub enum StartupError {
 
 pub struct Application {
     port: u16,
+    local: SocketAddr,
     server: Server,
     home_url: Url,
     auth0: web::Data<Auth0>,
@@ -47,42 +49,68 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `BIND_ADDR` and builds the app.
+    /// Binds `BIND_ADDR` and builds the app. The dev tenant, if used, listens on
+    /// `DEV_TENANT_ADDR` (default `127.0.0.1:4000`), so its issuer, and so the users' profile
+    /// rows, stay the same from one run to the next; a free port if that one is taken.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let addr = config.bind_addr;
         let listener =
             TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
-        Self::build_with_listener(config, listener).await
+        let mut tenant_listener = None;
+        if config.tenant.is_none() {
+            let wanted = config.dev_tenant_addr.unwrap_or(DEFAULT_DEV_TENANT_ADDR);
+            match TcpListener::bind(wanted) {
+                Ok(bound) => tenant_listener = Some(bound),
+                Err(e) => tracing::warn!(
+                    "dev tenant: cannot listen on {wanted} ({e}); using a free port, so its \
+                     issuer (and the users it knows) differ from the last run"
+                ),
+            }
+        }
+        Self::build_on(config, listener, tenant_listener).await
     }
 
-    /// Builds the app on a listener the caller bound (`BIND_ADDR` is then ignored).
+    /// Builds the app on a listener the caller bound (`BIND_ADDR` is then ignored). The dev
+    /// tenant, if used, listens on `DEV_TENANT_ADDR` if set, else on a free loopback port.
     pub async fn build_with_listener(
         config: Config,
         listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        let tenant_listener = match (&config.tenant, config.dev_tenant_addr) {
+            (None, Some(addr)) => Some(
+                TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?,
+            ),
+            _ => None,
+        };
+        Self::build_on(config, listener, tenant_listener).await
+    }
+
+    async fn build_on(
+        config: Config,
+        listener: TcpListener,
+        tenant_listener: Option<TcpListener>,
     ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
 
         let (settings, dev_tenant) = match config.tenant {
             Some(tenant) => (Auth0Settings::new(tenant, config.app, None)?, None),
             None => {
-                let callback = config
-                    .app
-                    .callback_url
-                    .clone()
-                    .unwrap_or_else(|| default_callback(local));
-                let mut home = callback.clone();
-                home.set_path("/");
-                home.set_query(None);
-                let tenant = DevTenant::start(Registration {
-                    client_name: "auth0-actix sample".into(),
-                    callback_url: callback.clone(),
-                    logout_url: home,
-                })
-                .await
-                .map_err(StartupError::DevTenant)?;
+                if !local.ip().is_loopback() {
+                    return Err(dev_tenant_off_loopback(local).into());
+                }
+                let tenant_listener = match tenant_listener {
+                    Some(bound) => bound,
+                    None => TcpListener::bind(("127.0.0.1", 0)).map_err(StartupError::DevTenant)?,
+                };
+                let callback = Url::parse(&format!("http://{local}/callback")).expect("a URL");
+                let tenant = DevTenant::start_for_app(tenant_listener, callback)
+                    .map_err(StartupError::DevTenant)?;
                 tracing::warn!("{}", tenant.banner());
-                let settings =
-                    Auth0Settings::new(tenant.tenant_settings(), config.app, Some(callback))?;
+                let settings = Auth0Settings::new(
+                    tenant.tenant_settings(),
+                    config.app,
+                    Some(tenant.registration().callback_url.clone()),
+                )?;
                 (settings, Some(tenant))
             }
         };
@@ -105,7 +133,8 @@ impl Application {
         let home_url = settings.home_url();
         log_dashboard_settings(&settings);
         let sessions = web::Data::new(SessionCache::default());
-        let backend = SqliteBackend::new(pool.clone(), sessions.clone().into_inner());
+        let lifetime = settings.session.absolute;
+        let backend = SqliteBackend::new(pool.clone(), sessions.clone().into_inner(), lifetime);
         let auth0 = Auth0::new(settings, backend);
 
         // Discover the tenant in the background: if it is unreachable the app still starts, and
@@ -117,16 +146,33 @@ impl Application {
             }
         });
 
-        let server = build_server(listener, auth0.clone(), key, pool.clone(), sessions)?;
-        tracing::info!("listening on {home_url}");
+        let dev_notice = dev_tenant.as_ref().map(|t| DevTenantInUse {
+            issuer: t.issuer().clone(),
+        });
+        let server = build_server(
+            listener,
+            auth0.clone(),
+            key,
+            pool.clone(),
+            sessions,
+            dev_notice,
+        )?;
+        // The address bound and the public URL differ behind a proxy: log both.
+        tracing::info!("listening on {local}; public URL {home_url}");
         Ok(Self {
             port: local.port(),
+            local,
             server,
             home_url,
             auth0,
             dev_tenant,
             pool,
         })
+    }
+
+    /// The address the server listens on (what `BIND_ADDR` resolved to, the port if it was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
     pub fn port(&self) -> u16 {
@@ -162,23 +208,30 @@ fn build_server(
     key: Key,
     pool: sqlx::SqlitePool,
     sessions: web::Data<SessionCache>,
+    dev_tenant: Option<DevTenantInUse>,
 ) -> Result<Server, StartupError> {
     let static_dir = static_dir();
     let csp = content_security_policy(auth0.settings());
+    let https = auth0.settings().is_https();
     let pool = web::Data::new(pool);
+    let dev_tenant = dev_tenant.map(web::Data::new);
     let server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .wrap(
                 ErrorHandlers::new()
                     .default_handler_client(error::render_error_page)
                     .default_handler_server(error::render_error_page),
             )
             .wrap(auth0.session_middleware(key.clone()))
-            .wrap(security_headers(&csp))
+            .wrap(security_headers(&csp, https))
             .wrap(from_fn(telemetry::log_request))
+            .wrap(from_fn(limits::request_head))
             .app_data(pool.clone())
-            .app_data(sessions.clone())
-            .configure(auth0::configure(auth0.clone()))
+            .app_data(sessions.clone());
+        if let Some(dev_tenant) = &dev_tenant {
+            app = app.app_data(dev_tenant.clone());
+        }
+        app.configure(auth0::configure(auth0.clone()))
             .configure(pages::configure)
             .service(Files::new("/static", &static_dir))
             .default_service(web::to(error::not_found))
@@ -204,13 +257,21 @@ fn content_security_policy(settings: &Auth0Settings) -> String {
 }
 
 /// Headers for every response: the CSP, no sniffing, no framing, and no referrer (a `?code=`
-/// in the callback URL must not leak to other sites).
-fn security_headers(csp: &str) -> DefaultHeaders {
-    DefaultHeaders::new()
+/// in the callback URL must not leak to other sites). Over https, HSTS too: a browser that has
+/// seen the site once never tries plain http again, so the cookie cannot be stripped of TLS.
+fn security_headers(csp: &str, https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, csp.to_owned()))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::REFERRER_POLICY, "no-referrer"));
+    if https {
+        // One year, the value hstspreload.org asks for; no `includeSubDomains`, which would
+        // bind sibling hosts this app does not own.
+        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+    } else {
+        headers
+    }
 }
 
 /// `static/` next to the working directory (`cargo run`), else next to the crate's manifest.
@@ -221,17 +282,6 @@ fn static_dir() -> PathBuf {
     } else {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")
     }
-}
-
-/// The callback on the address we listen on; an unspecified address becomes loopback.
-fn default_callback(addr: SocketAddr) -> Url {
-    let host = match addr.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
-        ip if ip.is_unspecified() => "[::1]".to_owned(),
-        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-        std::net::IpAddr::V4(ip) => ip.to_string(),
-    };
-    Url::parse(&format!("http://{host}:{}/callback", addr.port())).expect("valid URL")
 }
 
 /// What to register in the Auth0 dashboard for this app (Application > Settings).

@@ -37,6 +37,9 @@ pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
 /// The key set is refetched for an unknown `kid` at most this often, so a stream of forged tokens
 /// with random key ids cannot turn the app into a load generator against the tenant.
 pub const JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+/// After a failed discovery, logins fail at once for this long instead of each trying again: while
+/// the tenant is down, a crowd of `/login` requests costs one upstream timeout, not one each.
+pub const DISCOVERY_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Claims beyond the standard ones (Auth0 custom claims, `nbf`, `sid`...), kept as JSON.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -89,6 +92,9 @@ type OidcClient = Client<
 /// The user as the tenant vouched for them: the validated claims of one login.
 #[derive(Debug, Clone, Serialize)]
 pub struct Auth0Profile {
+    /// The issuer that vouched for the user (`iss`, e.g. `https://your-tenant.us.auth0.com/`).
+    /// A `sub` is unique only within its issuer (OIDC Core §2): key users by both.
+    pub issuer: String,
     /// The subject identifier (`sub`), the same in the ID token and userinfo.
     pub sub: String,
     /// The email address, if the `email` scope was granted.
@@ -123,7 +129,16 @@ pub(crate) struct Auth0Client {
     http: HttpClient,
     provider: RwLock<Option<Arc<Provider>>>,
     /// Held while discovering or refetching keys: one fetch at a time (single flight).
-    refresh: tokio::sync::Mutex<Option<Instant>>,
+    refresh: tokio::sync::Mutex<Fetches>,
+}
+
+/// What the last fetches did, for the callers that waited for them.
+#[derive(Default)]
+struct Fetches {
+    /// When the key set was last refetched for an unknown key id.
+    keys_refetched: Option<Instant>,
+    /// When discovery last failed, and why.
+    discovery_failed: Option<(Instant, String)>,
 }
 
 impl Auth0Client {
@@ -133,7 +148,7 @@ impl Auth0Client {
             settings,
             http: HttpClient::new(),
             provider: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(None),
+            refresh: tokio::sync::Mutex::default(),
         }
     }
 
@@ -267,18 +282,37 @@ impl Auth0Client {
         Ok(claims.clone())
     }
 
-    /// The provider, discovering it first if needed. Concurrent callers wait for one discovery.
+    /// The provider, discovering it first if needed. Concurrent callers wait for one discovery
+    /// and share its outcome: its provider, or its failure for [`DISCOVERY_RETRY_AFTER`].
     async fn provider(&self) -> Result<Arc<Provider>, Auth0Error> {
         if let Some(provider) = self.cached() {
             return Ok(provider);
         }
-        let _guard = self.refresh.lock().await;
+        let mut fetches = self.refresh.lock().await;
         if let Some(provider) = self.cached() {
             return Ok(provider);
         }
-        let provider = Arc::new(self.discover().await?);
-        *self.provider.write().expect("lock poisoned") = Some(provider.clone());
-        Ok(provider)
+        if let Some((at, reason)) = &fetches.discovery_failed {
+            if at.elapsed() < DISCOVERY_RETRY_AFTER {
+                return Err(Auth0Error::Unavailable(format!(
+                    "{reason} ({} ms ago; retried after {} s)",
+                    at.elapsed().as_millis(),
+                    DISCOVERY_RETRY_AFTER.as_secs()
+                )));
+            }
+        }
+        match self.discover().await {
+            Ok(provider) => {
+                fetches.discovery_failed = None;
+                let provider = Arc::new(provider);
+                *self.provider.write().expect("lock poisoned") = Some(provider.clone());
+                Ok(provider)
+            }
+            Err(e) => {
+                fetches.discovery_failed = Some((Instant::now(), e.to_string()));
+                Err(e)
+            }
+        }
     }
 
     fn cached(&self) -> Option<Arc<Provider>> {
@@ -318,15 +352,18 @@ impl Auth0Client {
         &self,
         seen: &Arc<Provider>,
     ) -> Result<Option<Arc<Provider>>, Auth0Error> {
-        let mut last_refetch = self.refresh.lock().await;
+        let mut fetches = self.refresh.lock().await;
         let current = self.cached().unwrap_or_else(|| seen.clone());
         if !Arc::ptr_eq(&current, seen) {
             return Ok(Some(current));
         }
-        if last_refetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_COOLDOWN) {
+        if fetches
+            .keys_refetched
+            .is_some_and(|at| at.elapsed() < JWKS_REFETCH_COOLDOWN)
+        {
             return Ok(None);
         }
-        *last_refetch = Some(Instant::now());
+        fetches.keys_refetched = Some(Instant::now());
         let http = |request| self.http.execute(request);
         let jwks = JsonWebKeySet::fetch_async(&current.jwks_url, &http)
             .await
@@ -387,6 +424,7 @@ fn profile_from(
     let claims = serde_json::to_value(userinfo)
         .map_err(|e| Auth0Error::InvalidUserInfo(format!("claims do not serialise: {e}")))?;
     Ok(Auth0Profile {
+        issuer: t.issuer().to_string(),
         sub: u.subject().to_string(),
         email: u.email().or(t.email()).map(|e| e.to_string()),
         email_verified: u.email_verified().or(t.email_verified()),

@@ -31,13 +31,25 @@ pub enum Auth0Error {
     #[error("the callback has no code")]
     /// The callback has no `code`.
     MissingCode,
-    #[error("the identity provider returned error `{error}`")]
-    /// The tenant sent `?error=` (and `error_description`) instead of a code.
+    #[error(
+        "the identity provider returned error `{}`: {}",
+        printable(.error.as_deref().unwrap_or("(not a standard code)")),
+        printable(.description)
+    )]
+    /// The tenant sent `?error=` (and `error_description`) instead of a code, for a login this
+    /// browser started.
     Denied {
-        /// The OAuth error code, e.g. `access_denied`.
-        error: String,
+        /// The OAuth error code, e.g. `access_denied`; `None` when it is not a standard one.
+        error: Option<String>,
         /// The tenant's `error_description`, shown escaped.
         description: String,
+    },
+    #[error("an error `{}` came with no login this browser started", printable(.error))]
+    /// `?error=` without a state that matches a login this browser started: anyone can craft
+    /// that link, so nothing of it is shown.
+    UnsolicitedError {
+        /// What `error` said (logged escaped, never shown).
+        error: String,
     },
     #[error("the tenant is unreachable: {0}")]
     /// Discovery or the key set could not be fetched.
@@ -60,8 +72,11 @@ pub enum Auth0Error {
     #[error("the app could not store the login: {0}")]
     /// The app's backend failed to record the login or check the session.
     Backend(String),
-    #[error("the logout form's CSRF token is missing or wrong")]
-    /// The logout form's CSRF token was missing or wrong.
+    #[error("the logout request carried no CSRF token")]
+    /// `POST /logout` without the form's CSRF token (no body, or no `csrf` field).
+    CsrfMissing,
+    #[error("the logout form's CSRF token is wrong or stale")]
+    /// The logout form's CSRF token did not match this session's.
     Csrf,
     #[error("the session could not be written: {0}")]
     /// The session could not be read or written.
@@ -84,10 +99,10 @@ impl Auth0Error {
             ),
             Denied { error, description } => (
                 "Login was not completed",
-                if description.is_empty() {
-                    format!("The identity provider answered `{error}`.")
-                } else {
-                    description.clone()
+                match (error, description.is_empty()) {
+                    (_, false) => description.clone(),
+                    (Some(code), true) => format!("The identity provider answered `{code}`."),
+                    (None, true) => "The identity provider did not complete the login.".to_owned(),
                 },
                 "If you cancelled, just log in again. Otherwise check the application's \
                  settings in the Auth0 dashboard (Allowed Callback URLs, connections).",
@@ -113,6 +128,19 @@ impl Auth0Error {
                 "You were authenticated, but this app could not record the login.".to_owned(),
                 "Try again in a moment.",
             ),
+            UnsolicitedError { .. } => (
+                "Login was not completed",
+                "This login did not complete, and this browser has no login in progress."
+                    .to_owned(),
+                TRY_AGAIN,
+            ),
+            CsrfMissing => (
+                "Logout was refused",
+                "The logout request carried no form token, so it may not have come from this \
+                 site. You are still logged in."
+                    .to_owned(),
+                "Open the logout page and use its button.",
+            ),
             Csrf => (
                 "Logout was refused",
                 "The logout form was stale or did not come from this site.".to_owned(),
@@ -132,12 +160,14 @@ impl ResponseError for Auth0Error {
         use Auth0Error::*;
         match self {
             MissingState | UnknownState | MissingCode | TokenRejected(_) => StatusCode::BAD_REQUEST,
-            Denied { error, .. } if error == "access_denied" => StatusCode::FORBIDDEN,
-            Denied { .. } => StatusCode::BAD_REQUEST,
+            Denied { error, .. } if error.as_deref() == Some("access_denied") => {
+                StatusCode::FORBIDDEN
+            }
+            Denied { .. } | UnsolicitedError { .. } => StatusCode::BAD_REQUEST,
             InvalidIdToken(_) | InvalidUserInfo(_) => StatusCode::UNAUTHORIZED,
             TokenEndpoint(_) | UserInfoEndpoint(_) => StatusCode::BAD_GATEWAY,
             Unavailable(_) | Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Csrf => StatusCode::FORBIDDEN,
+            Csrf | CsrfMissing => StatusCode::FORBIDDEN,
             Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -155,5 +185,56 @@ impl ResponseError for Auth0Error {
             ));
         response.extensions_mut().insert(public);
         response
+    }
+}
+
+/// `text` as one log line: control characters (CR, LF, ESC...) escaped, so a value from a URL
+/// cannot forge log lines or terminal sequences; cut at 200 characters.
+pub fn printable(text: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let mut out: String = text
+        .chars()
+        .take(MAX_CHARS)
+        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
+            if c.is_control() {
+                Box::new(c.escape_default())
+            } else {
+                Box::new(std::iter::once(c))
+            }
+        })
+        .collect();
+    if text.chars().count() > MAX_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{printable, Auth0Error};
+
+    #[test]
+    fn a_crafted_error_cannot_forge_a_log_line() {
+        let forged = "x\n2026-12-01T00:00:00Z  INFO auth0: logged in sub=admin";
+        for error in [
+            Auth0Error::UnsolicitedError {
+                error: forged.into(),
+            },
+            Auth0Error::Denied {
+                error: None,
+                description: forged.into(),
+            },
+        ] {
+            let logged = error.to_string();
+            assert!(!logged.contains('\n'), "{logged}");
+            assert!(logged.contains("\\n2026"), "{logged}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_logs() {
+        assert_eq!(printable("a\r\nINFO forged"), "a\\r\\nINFO forged");
+        assert_eq!(printable("\u{1b}[31m"), "\\u{1b}[31m");
+        assert_eq!(printable(&"x".repeat(300)).chars().count(), 201);
     }
 }

@@ -9,50 +9,53 @@ use futures_util::future::LocalBoxFuture;
 
 use super::error::Auth0Error;
 use super::session::AuthSession;
+use super::transaction::now;
+pub use super::user::{AuthUser, MaybeUser};
 use super::{Auth0, LOGIN_PATH};
-
-/// A logged-in user. Pages that take it send anonymous visitors to `/login?next=<this page>`;
-/// requests that ask for JSON get `401` instead.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuthUser {
-    /// The id your [`Auth0Backend`](super::Auth0Backend) returned at login.
-    pub id: String,
-    /// Auth0's subject identifier.
-    pub sub: String,
-    /// This login's random session id (for backends that revoke sessions).
-    pub session_id: String,
-}
-
-/// The user if one is logged in: for pages that show both faces.
-#[derive(Debug, Clone)]
-pub struct MaybeUser(pub Option<AuthUser>);
 
 /// The result of checking this request's session, kept in the request's extensions.
 #[derive(Clone)]
 pub(crate) struct CheckedUser(pub Option<AuthUser>);
 
-/// The logged-in user of this request: from the session, confirmed live by the backend. A dead
-/// session is purged, so its cookie is cleared.
+/// The logged-in user of this request: from the session, within its lifetimes, and confirmed
+/// live by the backend. A dead or expired session is purged, so its cookie is cleared; an expired
+/// one is also ended at the backend (its server-side row, where there is one, is deleted).
 pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, Auth0Error> {
     if let Some(CheckedUser(user)) = req.extensions().get::<CheckedUser>() {
         return Ok(user.clone());
     }
     let session = req.get_session();
-    let mut user = AuthSession(&session).user();
-    if let Some(candidate) = &user {
-        let auth0 = req
-            .app_data::<web::Data<Auth0>>()
-            .ok_or_else(|| Auth0Error::Session("the auth0 module is not mounted".into()))?;
-        let live = auth0
-            .backend()
-            .session_is_active(candidate)
-            .await
-            .map_err(|e| Auth0Error::Backend(e.to_string()))?;
-        if !live {
-            session.purge();
-            user = None;
+    let auth = AuthSession(&session);
+    let user = match auth.logged_in() {
+        None => None,
+        Some(logged_in) => {
+            let auth0 = req
+                .app_data::<web::Data<Auth0>>()
+                .ok_or_else(|| Auth0Error::Session("the auth0 module is not mounted".into()))?;
+            let now = now();
+            if logged_in.is_expired(now, &auth0.settings().session) {
+                tracing::info!(sub = %logged_in.user.sub, "auth0: session expired");
+                if let Err(e) = auth0.backend().logout(&logged_in.user).await {
+                    tracing::warn!(error = %e, "auth0: could not end an expired session");
+                }
+                session.purge();
+                None
+            } else if auth0
+                .backend()
+                .session_is_active(&logged_in.user)
+                .await
+                .map_err(|e| Auth0Error::Backend(e.to_string()))?
+            {
+                let user = logged_in.user.clone();
+                auth.touch(logged_in, now, &auth0.settings().session)
+                    .map_err(Auth0Error::Session)?;
+                Some(user)
+            } else {
+                session.purge();
+                None
+            }
         }
-    }
+    };
     req.extensions_mut().insert(CheckedUser(user.clone()));
     Ok(user)
 }

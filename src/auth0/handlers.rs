@@ -56,15 +56,17 @@ pub async fn callback(
             .map_err(Auth0Error::Session)?,
         None => None,
     };
-    // An error from the tenant wins over anything else in the query, code included. Its text is
-    // shown only for a login this browser started: anyone can craft `?error_description=`, and
-    // our page must not lend its address to their words.
+    // An error from the tenant wins over anything else in the query, code included. Its words
+    // are shown only for a login this browser started: anyone can link to our callback with
+    // `?error=...&error_description=...`, and our page must not lend its address to their text.
     if let Some(error) = query.error {
-        let description = match &login {
-            Some(_) => query.error_description.unwrap_or_default(),
-            None => String::new(),
-        };
-        return Err(Auth0Error::Denied { error, description });
+        return Err(match login {
+            Some(_) => Auth0Error::Denied {
+                error: oauth_error_code(&error).map(str::to_owned),
+                description: query.error_description.unwrap_or_default(),
+            },
+            None => Auth0Error::UnsolicitedError { error },
+        });
     }
     if query.state.is_none() {
         return Err(Auth0Error::MissingState);
@@ -82,46 +84,81 @@ pub async fn callback(
         .login(&profile, &session_id)
         .await
         .map_err(|e| Auth0Error::Backend(e.to_string()))?;
-    auth.log_in(&AuthUser {
+    auth.log_in(AuthUser {
         id,
         sub: profile.sub.clone(),
         session_id,
     })
     .map_err(Auth0Error::Session)?;
     tracing::info!(sub = %profile.sub, "auth0: logged in");
+    // `next` was normalised when the login started; checked again here, so the value that goes
+    // into `Location` is always the value that was checked.
     let target = login
         .next
+        .as_deref()
+        .and_then(local_path)
         .unwrap_or_else(|| auth0.settings().success_url.clone());
     Ok(redirect(&target))
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Ends the session here, then at Auth0 (`/v2/logout`), which sends the user back home.
+///
+/// The body is read as a form whatever its content type, so an empty or odd POST gets the
+/// "no token" page rather than a 415. Once the CSRF token matches, the browser's session is
+/// purged and the user goes to the tenant's logout even if the backend fails to end the session
+/// server-side (that failure is logged with its cause): a logout button that does not log out
+/// is worse than a revocation that waits for the session's expiry.
 pub async fn logout(
     auth0: web::Data<Auth0>,
     session: Session,
-    form: web::Form<LogoutForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Auth0Error> {
     let auth = AuthSession(&session);
+    let posted = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "csrf")
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty())
+        .ok_or(Auth0Error::CsrfMissing)?;
     let expected = auth.csrf_token().ok_or(Auth0Error::Csrf)?;
-    if !secure_eq(&expected, &form.csrf) {
+    if !secure_eq(&expected, &posted) {
         return Err(Auth0Error::Csrf);
     }
     if let Some(user) = auth.user() {
-        auth0
-            .backend()
-            .logout(&user)
-            .await
-            .map_err(|e| Auth0Error::Backend(e.to_string()))?;
-        tracing::info!(sub = %user.sub, "auth0: logged out");
+        match auth0.backend().logout(&user).await {
+            Ok(()) => tracing::info!(sub = %user.sub, "auth0: logged out"),
+            Err(e) => tracing::error!(
+                sub = %user.sub,
+                error = %e,
+                "auth0: logged out in this browser, but the backend could not end the session"
+            ),
+        }
     }
     auth.log_out();
     Ok(redirect(auth0.settings().logout_url().as_str()))
+}
+
+/// `code` if it is one of the error codes of RFC 6749 §4.1.2.1 or OIDC Core §3.1.2.6, the only
+/// ones shown: any other text in `error` is not the tenant's to say.
+pub fn oauth_error_code(code: &str) -> Option<&'static str> {
+    const CODES: [&str; 16] = [
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    ];
+    CODES.into_iter().find(|known| *known == code)
 }
 
 /// A `302 Found` that no cache keeps.

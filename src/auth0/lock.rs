@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::error::Auth0Error;
 use super::session::AuthSession;
-use super::transaction::PendingLogin;
+use super::transaction::{PendingLogin, Started};
 use super::Auth0;
 
 /// Auth0's CDN build of Lock 14, used when `AUTH0_LOCK_URL` is unset.
@@ -39,7 +39,7 @@ impl LockWidget {
             .app_data::<web::Data<Auth0>>()
             .ok_or_else(|| Auth0Error::Session("the auth0 module is not mounted".into()))?;
         let settings = auth0.settings();
-        let login = PendingLogin::new(None);
+        let login = PendingLogin::started(Started::Lock, None);
         let mut params = json!({
             "scope": settings.scope,
             "state": login.state,

@@ -62,10 +62,11 @@ mod extractor;
 mod handlers;
 mod http;
 pub mod lock;
-mod redirect;
+pub mod redirect;
 mod session;
 pub mod settings;
 mod transaction;
+mod user;
 
 use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
@@ -79,14 +80,18 @@ pub use context::Auth0Context;
 pub use error::{Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
 pub use lock::LockWidget;
-pub use settings::{Auth0Settings, ConfigError};
+pub use settings::{Auth0Settings, ConfigError, SessionLifetime};
 
 /// Where anonymous users are sent to log in.
 pub const LOGIN_PATH: &str = "/login";
 /// Where the logout form posts.
 pub const LOGOUT_PATH: &str = "/logout";
-/// The session cookie's name.
+/// The session cookie's name when the app is served over plain http (loopback only).
 pub const SESSION_COOKIE: &str = "auth0_session";
+/// The session cookie's name over https. The `__Host-` prefix makes browsers accept it only with
+/// `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot plant or overwrite it
+/// (RFC 6265bis §4.1.3.2).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-auth0_session";
 
 /// The module's shared state: settings, the OIDC client and your backend.
 pub struct Auth0 {
@@ -127,12 +132,23 @@ impl Auth0 {
         self.client.warm_up().await
     }
 
+    /// The session cookie's name: [`SECURE_SESSION_COOKIE`] over https, else [`SESSION_COOKIE`].
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.settings().is_https() {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
     /// The session middleware the module expects: an encrypted cookie (the session holds pending
-    /// logins), HttpOnly, SameSite=Lax (the callback is a top-level cross-site GET), and Secure
-    /// when the app's callback URL is https.
+    /// logins), HttpOnly, SameSite=Lax (the callback is a top-level cross-site GET), and over
+    /// https Secure with the `__Host-` prefix (`Path=/`, no `Domain`).
     pub fn session_middleware(&self, key: Key) -> SessionMiddleware<CookieSessionStore> {
         SessionMiddleware::builder(CookieSessionStore::default(), key)
-            .cookie_name(SESSION_COOKIE.to_owned())
+            .cookie_name(self.session_cookie_name().to_owned())
+            .cookie_path("/".to_owned())
+            .cookie_domain(None)
             .cookie_secure(self.settings().is_https())
             .cookie_http_only(true)
             .cookie_same_site(SameSite::Lax)
@@ -156,27 +172,49 @@ pub fn session_key_from_env() -> Result<Key, ConfigError> {
     session_key(std::env::var("SESSION_KEY").ok().as_deref())
 }
 
-/// A session key from raw key material: at least 64 bytes, stretched with HKDF.
+/// A session key from raw key material: at least 64 bytes that look random, stretched with HKDF.
 pub fn session_key(raw: Option<&str>) -> Result<Key, ConfigError> {
     const MIN_BYTES: usize = 64;
+    const HOW: &str = "generate one with `openssl rand -base64 64 | tr -d '\\n'`";
     match raw {
-        Some(raw) if raw.len() >= MIN_BYTES => Ok(Key::derive_from(raw.as_bytes())),
+        Some(raw) if raw.len() >= MIN_BYTES => match not_random(raw.as_bytes()) {
+            None => Ok(Key::derive_from(raw.as_bytes())),
+            Some(why) => Err(ConfigError::new(
+                "SESSION_KEY",
+                format!("must be random, but {why}; {HOW}"),
+            )),
+        },
         Some(raw) if !raw.is_empty() => Err(ConfigError::new(
             "SESSION_KEY",
             format!(
-                "must be at least {MIN_BYTES} bytes (it is {}); generate one with \
-                 `openssl rand -base64 64 | tr -d '\\n'`",
+                "must be at least {MIN_BYTES} bytes (it is {}); {HOW}",
                 raw.len()
             ),
         )),
         _ => Err(ConfigError::new(
             "SESSION_KEY",
             format!(
-                "is required: at least {MIN_BYTES} random bytes, e.g. \
-                 `openssl rand -base64 64 | tr -d '\\n'` (sessions must survive restarts)"
+                "is required: at least {MIN_BYTES} random bytes (sessions must survive \
+                 restarts); {HOW}"
             ),
         )),
     }
+}
+
+/// Why a key is clearly not random, if it is: a short pattern repeated (`aaaa...`,
+/// `0123456789` over and over, a word typed again and again), or too few distinct characters.
+/// No test can prove randomness; these catch the placeholders people paste.
+fn not_random(key: &[u8]) -> Option<&'static str> {
+    // The shortest period p such that key[i] == key[i - p] everywhere.
+    let period = (1..=key.len() / 2).find(|&p| key[p..].iter().zip(key).all(|(a, b)| a == b));
+    if period.is_some() {
+        return Some("it repeats a short pattern");
+    }
+    let mut seen = [false; 256];
+    key.iter().for_each(|&b| seen[b as usize] = true);
+    // Hex keys use 16 characters, base64 ones 64; a random 64-character hex key has ~16.
+    (seen.iter().filter(|&&s| s).count() < 12)
+        .then_some("it uses fewer than 12 distinct characters")
 }
 
 /// Compares two secrets in constant time (no early exit on the first differing byte).

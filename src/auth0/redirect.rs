@@ -1,19 +1,39 @@
 //! Where a login may send the user afterwards: only local paths, so `/login?next=` can never be
 //! turned into an open redirect (OWASP "Unvalidated Redirects and Forwards").
+//!
+//! The rule is about the value that goes into `Location`, not the value that came in: the input is
+//! resolved by the WHATWG URL rules (the `url` crate, as browsers do), and the *result* must be a
+//! path that a browser resolves to this origin again, unchanged. So dot segments (`/..//x`,
+//! `/%2e%2e//x`), which only become `//x` once normalised, are caught however they are spelled.
 
 use url::Url;
 
-/// Returns `raw` as a path on this origin (`/a/b?c`), or `None` when it could lead anywhere else.
+/// The longest `next` kept, after normalisation. It travels in the encrypted session cookie with
+/// the pending login, and the cookie must stay under the browsers' 4 KiB (see `transaction.rs`).
+pub const MAX_NEXT_BYTES: usize = 512;
+
+/// Returns `raw` as a path on this origin (`/a/b?c`), or `None` when it could lead anywhere else
+/// or is longer than [`MAX_NEXT_BYTES`].
 ///
 /// Browsers are lenient: `//evil.com`, `/\evil.com`, `\/evil.com`, `https:evil.com`, and paths
-/// with tabs or newlines in them all end up on another host. So the rule is strict: a single
-/// leading `/`, no backslash, no control character, and the URL it resolves to stays here.
+/// with tabs or newlines in them all end up on another host. So the input must be a single
+/// leading `/` with no backslash or control character, and its normalised form must be a
+/// fixpoint: a path that starts with exactly one `/` and resolves to itself on this origin.
 pub fn local_path(raw: &str) -> Option<String> {
+    // Nothing longer than this is worth parsing (dot segments can shorten a path, not by 4x).
+    const MAX_RAW_BYTES: usize = 4 * MAX_NEXT_BYTES;
     let ok_chars = !raw.chars().any(|c| c.is_control() || c == '\\');
-    let one_slash = raw.starts_with('/') && !raw.starts_with("//");
-    if !ok_chars || !one_slash || raw.len() > 2048 {
+    if !ok_chars || !starts_with_one_slash(raw) || raw.len() > MAX_RAW_BYTES {
         return None;
     }
+    let normalised = normalise(raw)?;
+    let is_fixpoint = normalise(&normalised).as_deref() == Some(normalised.as_str());
+    (starts_with_one_slash(&normalised) && is_fixpoint && normalised.len() <= MAX_NEXT_BYTES)
+        .then_some(normalised)
+}
+
+/// `raw` resolved on a placeholder origin: its path and query, or `None` if it left the origin.
+fn normalise(raw: &str) -> Option<String> {
     let base = Url::parse("http://app.invalid/").expect("static URL");
     let resolved = base.join(raw).ok()?;
     if resolved.origin() != base.origin() {
@@ -27,15 +47,22 @@ pub fn local_path(raw: &str) -> Option<String> {
     Some(path)
 }
 
+/// `/x`, not `//x` or `/\x` (both of which browsers read as another host).
+fn starts_with_one_slash(path: &str) -> bool {
+    let mut bytes = path.bytes();
+    bytes.next() == Some(b'/') && !matches!(bytes.next(), Some(b'/' | b'\\'))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use super::*;
 
     #[test]
     fn local_paths_are_kept() {
         assert_eq!(local_path("/profile").as_deref(), Some("/profile"));
         assert_eq!(local_path("/a/b?x=1&y=2").as_deref(), Some("/a/b?x=1&y=2"));
         assert_eq!(local_path("/").as_deref(), Some("/"));
+        assert_eq!(local_path("/a/../b").as_deref(), Some("/b"));
     }
 
     #[test]
@@ -52,24 +79,109 @@ mod tests {
             "\t/profile",
             "/\t/evil.com",
             "/profile\r\nSet-Cookie: x=1",
-            "/%0d%0a",
             "",
             "profile",
         ] {
-            let got = local_path(raw);
-            assert!(
-                got.as_deref()
-                    .is_none_or(|p| p.starts_with('/') && !p.starts_with("//")),
-                "{raw:?} gave {got:?}"
-            );
-            if !raw.starts_with("/%0d") {
-                assert_eq!(got, None, "{raw:?}");
-            }
+            assert_eq!(local_path(raw), None, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_that_normalise_to_another_host_are_refused() {
+        for raw in [
+            "/..//evil.com",
+            "/.//evil.com",
+            "/%2e%2e//evil.com",
+            "/%2E%2E//evil.com",
+            "/.%2e//evil.com",
+            "/%2e//evil.com",
+            "/a/..//evil.com",
+            "/a/b/../..//evil.com",
+            "/..//evil.com/path?q=1",
+        ] {
+            assert_eq!(local_path(raw), None, "{raw:?}");
         }
     }
 
     #[test]
     fn encoded_line_breaks_stay_encoded() {
         assert_eq!(local_path("/%0d%0a").as_deref(), Some("/%0d%0a"));
+    }
+
+    #[test]
+    fn a_next_longer_than_the_cap_is_refused() {
+        let at_cap = format!("/{}", "a".repeat(MAX_NEXT_BYTES - 1));
+        assert_eq!(local_path(&at_cap).as_deref(), Some(at_cap.as_str()));
+        assert_eq!(local_path(&format!("{at_cap}a")), None);
+    }
+
+    mod generated {
+        use super::super::local_path;
+        use proptest::prelude::*;
+        use url::Url;
+
+        /// The pieces browsers and URL parsers treat specially.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("/".to_owned()),
+                Just("//".to_owned()),
+                Just("\\".to_owned()),
+                Just(".".to_owned()),
+                Just("..".to_owned()),
+                Just("%2e".to_owned()),
+                Just("%2E".to_owned()),
+                Just("%2f".to_owned()),
+                Just("%5c".to_owned()),
+                Just("%09".to_owned()),
+                Just("\t".to_owned()),
+                Just("\n".to_owned()),
+                Just("\r".to_owned()),
+                Just("\u{0}".to_owned()),
+                Just(" ".to_owned()),
+                Just(":".to_owned()),
+                Just("@".to_owned()),
+                Just("?".to_owned()),
+                Just("#".to_owned()),
+                Just("evil.com".to_owned()),
+                Just("https:".to_owned()),
+                "[a-z]{1,4}",
+                any::<char>().prop_map(|c| c.to_string()),
+            ]
+        }
+
+        fn path() -> impl Strategy<Value = String> {
+            prop::collection::vec(piece(), 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            /// Whatever is accepted resolves, by the WHATWG rules, to the app's own origin, from
+            /// any page of the app, and is a value a `Location` header can carry as is.
+            #[test]
+            fn an_accepted_next_always_stays_on_the_origin(raw in path()) {
+                if let Some(next) = local_path(&raw) {
+                    for page in ["https://app.example/", "https://app.example/a/b/c?x"] {
+                        let resolved = Url::parse(page).unwrap().join(&next).unwrap();
+                        prop_assert_eq!(resolved.origin(), Url::parse(page).unwrap().origin());
+                    }
+                    prop_assert!(next.starts_with('/'));
+                    prop_assert!(!next.starts_with("//") && !next.starts_with("/\\"));
+                    prop_assert!(next.bytes().all(|b| b.is_ascii_graphic()), "{:?}", next);
+                    prop_assert_eq!(local_path(&next), Some(next.clone()), "a fixpoint");
+                }
+            }
+
+            /// The same, for inputs that start like a local path.
+            #[test]
+            fn an_accepted_slash_path_always_stays_on_the_origin(raw in path()) {
+                let raw = format!("/{raw}");
+                if let Some(next) = local_path(&raw) {
+                    let base = Url::parse("https://app.example/x/").unwrap();
+                    prop_assert_eq!(base.join(&next).unwrap().origin(), base.origin());
+                    prop_assert!(!next.starts_with("//") && !next.starts_with("/\\"));
+                }
+            }
+        }
     }
 }

@@ -4,13 +4,43 @@
 use std::time::Duration;
 
 use actix_session::Session;
+use serde::{Deserialize, Serialize};
 
-use super::extractor::AuthUser;
+use super::settings::SessionLifetime;
 use super::transaction::{self, PendingLogin};
+use super::user::AuthUser;
 
 const USER: &str = "auth0.user";
 const LOGINS: &str = "auth0.logins";
 const CSRF: &str = "auth0.csrf";
+
+/// Last activity is written back at most this often (or a quarter of the idle timeout, if that
+/// is shorter), so a busy session does not get a new cookie on every request; the idle timeout is
+/// precise to this much.
+pub const ACTIVITY_GRANULARITY_SECS: i64 = 60;
+
+/// The logged-in user as the cookie holds them, with the times the lifetimes are checked against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoggedIn {
+    /// Who logged in.
+    #[serde(flatten)]
+    pub user: AuthUser,
+    /// Unix seconds of the login.
+    pub logged_in_at: i64,
+    /// Unix seconds of the last request that used the session (to a minute).
+    pub seen_at: i64,
+}
+
+impl LoggedIn {
+    /// Whether the session is past its absolute lifetime or sat idle too long at `now`.
+    pub fn is_expired(&self, now: i64, lifetime: &SessionLifetime) -> bool {
+        let older_than = |since: i64, limit: Duration| now - since > limit.as_secs() as i64;
+        older_than(self.logged_in_at, lifetime.absolute)
+            || older_than(self.seen_at, lifetime.rolling)
+            // A login time in the future is not one this app wrote.
+            || self.logged_in_at > now + ACTIVITY_GRANULARITY_SECS
+    }
+}
 
 /// A thin wrapper over [`Session`] with the module's keys. Unreadable values count as absent:
 /// a session written by an older version must not turn into an error page.
@@ -19,7 +49,27 @@ pub struct AuthSession<'a>(pub &'a Session);
 impl AuthSession<'_> {
     /// The user this session logged in, not yet checked with the backend (use the extractors).
     pub fn user(&self) -> Option<AuthUser> {
+        self.logged_in().map(|l| l.user)
+    }
+
+    /// The user with the login's times, not yet checked (see [`LoggedIn::is_expired`]).
+    pub fn logged_in(&self) -> Option<LoggedIn> {
         self.0.get(USER).ok().flatten()
+    }
+
+    /// Records activity at `now`, if the last record is older than the granularity.
+    pub fn touch(
+        &self,
+        mut logged_in: LoggedIn,
+        now: i64,
+        lifetime: &SessionLifetime,
+    ) -> Result<(), String> {
+        let granularity = ACTIVITY_GRANULARITY_SECS.min(lifetime.rolling.as_secs() as i64 / 4);
+        if now - logged_in.seen_at < granularity.max(1) {
+            return Ok(());
+        }
+        logged_in.seen_at = now;
+        self.0.insert(USER, logged_in).map_err(|e| e.to_string())
     }
 
     pub fn csrf_token(&self) -> Option<String> {
@@ -27,9 +77,15 @@ impl AuthSession<'_> {
     }
 
     /// Logs `user` in: a new session id (no fixation), the user and a fresh logout CSRF token.
-    pub fn log_in(&self, user: &AuthUser) -> Result<(), String> {
+    pub fn log_in(&self, user: AuthUser) -> Result<(), String> {
         self.0.renew();
-        self.0.insert(USER, user).map_err(|e| e.to_string())?;
+        let now = transaction::now();
+        let logged_in = LoggedIn {
+            user,
+            logged_in_at: now,
+            seen_at: now,
+        };
+        self.0.insert(USER, logged_in).map_err(|e| e.to_string())?;
         let csrf = openidconnect::CsrfToken::new_random().into_secret();
         self.0.insert(CSRF, csrf).map_err(|e| e.to_string())
     }

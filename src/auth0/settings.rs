@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use url::Url;
 
@@ -80,9 +81,11 @@ pub struct Auth0Settings {
     /// `AUTH0_AUDIENCE`: an API to get an access token for.
     pub audience: Option<String>,
     /// How long a user may take between starting a login and coming back to the callback.
-    pub login_max_age: std::time::Duration,
+    pub login_max_age: Duration,
     /// The Lock widget's script (`AUTH0_LOCK_URL`, default: Auth0's CDN build of Lock 14).
     pub lock_url: String,
+    /// How long a login lasts (absolute and idle limits).
+    pub session: SessionLifetime,
 }
 
 /// The `AUTH0_*` values that may be set whatever the tenant: callback, success URL, scope and
@@ -99,6 +102,8 @@ pub struct AppSettings {
     pub audience: Option<String>,
     /// `AUTH0_LOCK_URL`: the Lock widget's script.
     pub lock_url: String,
+    /// `SESSION_ABSOLUTE_DURATION` and `SESSION_ROLLING_DURATION`.
+    pub session: SessionLifetime,
 }
 
 /// A real tenant's identity: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_SECRET`.
@@ -128,18 +133,20 @@ impl Auth0Settings {
             .callback_url
             .or(default_callback)
             .ok_or_else(missing_callback)?;
-        check_success_url(&app.success_url, Some(&callback_url))?;
+        check_callback_url(&callback_url, &[super::LOGIN_PATH, super::LOGOUT_PATH])?;
+        let success_url = check_success_url(&app.success_url, Some(&callback_url))?;
         Ok(Self {
             domain: tenant.domain,
             issuer: tenant.issuer,
             client_id: tenant.client_id,
             client_secret: tenant.client_secret,
             callback_url,
-            success_url: app.success_url,
+            success_url,
             scope: app.scope,
             audience: app.audience,
-            login_max_age: std::time::Duration::from_secs(super::transaction::MAX_AGE_SECS as u64),
+            login_max_age: Duration::from_secs(super::transaction::MAX_AGE_SECS as u64),
             lock_url: app.lock_url,
+            session: app.session,
         })
     }
 
@@ -221,12 +228,23 @@ impl Auth0Settings {
 
 impl TenantSettings {
     /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_SECRET` (or `AUTH0_CLIENT_SECRET`).
-    /// `Ok(None)` when `AUTH0_DOMAIN` is unset or empty: the caller may then use a local tenant.
+    /// `Ok(None)` only when no tenant setting is set at all: the caller may then use a local
+    /// tenant. A blank `AUTH0_DOMAIN` beside other tenant settings is an error naming it.
     pub fn from_lookup(
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, ConfigError> {
         let Some(domain) = non_empty(lookup, "AUTH0_DOMAIN") else {
-            return Ok(None);
+            return match AppSettings::tenant_setting_present(lookup) {
+                None => Ok(None),
+                Some(name) => Err(ConfigError::new(
+                    "AUTH0_DOMAIN",
+                    format!(
+                        "is required because {name} is set: your tenant's domain, e.g. \
+                         `your-tenant.us.auth0.com` (leave every AUTH0_* tenant setting unset \
+                         for the local dev tenant)"
+                    ),
+                )),
+            };
         };
         let issuer = issuer_for_domain(&domain)?;
         let client_id = non_empty(lookup, "AUTH0_CLIENT_ID").ok_or_else(|| {
@@ -255,7 +273,8 @@ impl TenantSettings {
 }
 
 impl AppSettings {
-    /// Reads `AUTH0_CALLBACK_URL`, `AUTH0_SUCCESS_URL`, `AUTH0_SCOPE` and `AUTH0_AUDIENCE`.
+    /// Reads `AUTH0_CALLBACK_URL`, `AUTH0_SUCCESS_URL`, `AUTH0_SCOPE`, `AUTH0_AUDIENCE`,
+    /// `AUTH0_LOCK_URL`, `SESSION_ABSOLUTE_DURATION` and `SESSION_ROLLING_DURATION`.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let callback_url = non_empty(lookup, "AUTH0_CALLBACK_URL")
             .map(|raw| parse_callback_url(&raw))
@@ -272,23 +291,106 @@ impl AppSettings {
             ));
         }
         let audience = non_empty(lookup, "AUTH0_AUDIENCE");
-        check_success_url(&success_url, callback_url.as_ref())?;
+        let success_url = check_success_url(&success_url, callback_url.as_ref())?;
         let lock_url = non_empty(lookup, "AUTH0_LOCK_URL")
             .unwrap_or_else(|| super::lock::DEFAULT_LOCK_URL.into());
-        if !Url::parse(&lock_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        // Lock receives the user's password: its script must come over TLS (or from this machine).
+        if !Url::parse(&lock_url)
+            .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)))
+        {
             return Err(ConfigError::new(
                 "AUTH0_LOCK_URL",
-                format!("expects the full http(s) URL of Lock's script, got `{lock_url}`"),
+                format!(
+                    "expects the full https URL of Lock's script (http only on a loopback host), \
+                     got `{lock_url}`"
+                ),
             ));
         }
+        let session = SessionLifetime {
+            absolute: duration(lookup, "SESSION_ABSOLUTE_DURATION")?
+                .unwrap_or(SessionLifetime::DEFAULT.absolute),
+            rolling: duration(lookup, "SESSION_ROLLING_DURATION")?
+                .unwrap_or(SessionLifetime::DEFAULT.rolling),
+        };
         Ok(Self {
             callback_url,
             success_url,
             scope,
             audience,
             lock_url,
+            session,
         })
     }
+
+    /// The `AUTH0_*` settings that only make sense with a real tenant, by the name of the first
+    /// one set: with any of them, a blank `AUTH0_DOMAIN` is a mistake, not a request for a
+    /// local tenant.
+    pub fn tenant_setting_present(lookup: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
+        [
+            "AUTH0_CLIENT_ID",
+            "AUTH0_SECRET",
+            "AUTH0_CLIENT_SECRET",
+            "AUTH0_CALLBACK_URL",
+            "AUTH0_AUDIENCE",
+        ]
+        .into_iter()
+        .find(|name| non_empty(lookup, name).is_some())
+    }
+}
+
+/// How long a login lasts, enforced by the module for every backend: the cookie carries the
+/// login time and the last activity, and a session past either limit is anonymous.
+/// (OWASP Session Management: absolute and idle timeouts.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetime {
+    /// `SESSION_ABSOLUTE_DURATION`: the longest a login lasts, however active (default 7 days).
+    pub absolute: Duration,
+    /// `SESSION_ROLLING_DURATION`: the longest a session may sit unused (default 1 day).
+    pub rolling: Duration,
+}
+
+impl SessionLifetime {
+    /// Seven days at most, one day idle.
+    pub const DEFAULT: Self = Self {
+        absolute: Duration::from_secs(7 * 24 * 3600),
+        rolling: Duration::from_secs(24 * 3600),
+    };
+}
+
+/// A duration variable: whole seconds (`3600`), or a number with `s`, `m`, `h` or `d` (`12h`).
+fn duration(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = non_empty(lookup, name) else {
+        return Ok(None);
+    };
+    let (number, unit) = match raw.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&raw[..i], c),
+        _ => (raw.as_str(), 's'),
+    };
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0 && scale > 0)
+        .and_then(|n| n.checked_mul(scale))
+        .map(|secs| Some(Duration::from_secs(secs)))
+        .ok_or_else(|| {
+            ConfigError::new(
+                name,
+                format!(
+                    "expects a positive number of seconds, or a number with s, m, h or d \
+                     (e.g. `3600`, `30m`, `7d`), got `{raw}`"
+                ),
+            )
+        })
 }
 
 /// The variable `name`, trimmed; `None` when unset or blank (an empty line in `.env` is unset).
@@ -351,6 +453,37 @@ fn parse_callback_url(raw: &str) -> Result<Url, ConfigError> {
     })
 }
 
+/// A callback URL that is safe to use: https, or http on a loopback host only (codes and the
+/// session cookie would otherwise cross the network in clear text); and a path that no other
+/// route claims, so the callback cannot shadow a page or be shadowed by one. `reserved` lists
+/// the paths taken (a path ending in `/` reserves everything below it).
+pub fn check_callback_url(callback: &Url, reserved: &[&str]) -> Result<(), ConfigError> {
+    if callback.scheme() == "http" && !is_loopback(callback) {
+        return Err(ConfigError::new(
+            "AUTH0_CALLBACK_URL",
+            format!(
+                "must be https (http only on 127.0.0.1, localhost or [::1]): the authorization \
+                 code and the session cookie would travel in clear text, got `{callback}`"
+            ),
+        ));
+    }
+    let path = callback.path();
+    let taken = reserved.iter().find(|r| match r.strip_suffix('/') {
+        Some(prefix) if !prefix.is_empty() => path == prefix || path.starts_with(*r),
+        _ => path == **r,
+    });
+    match taken {
+        Some(route) => Err(ConfigError::new(
+            "AUTH0_CALLBACK_URL",
+            format!(
+                "its path `{path}` is already a route of the app (`{route}`); choose a path of \
+                 its own, e.g. /callback"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The error for a real tenant without `AUTH0_CALLBACK_URL`.
 pub fn missing_callback() -> ConfigError {
     ConfigError::new(
@@ -360,23 +493,21 @@ pub fn missing_callback() -> ConfigError {
     )
 }
 
-/// A success URL is a local path, or a URL on the callback's origin (never another site).
-fn check_success_url(success_url: &str, callback_url: Option<&Url>) -> Result<(), ConfigError> {
-    let local = super::redirect::local_path(success_url).is_some();
-    let same_origin = match (Url::parse(success_url), callback_url) {
-        (Ok(url), Some(callback)) => url.origin() == callback.origin(),
-        _ => false,
-    };
-    if local || same_origin {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
+/// A success URL is a local path, or a URL on the callback's origin (never another site). The
+/// value returned is the normalised one that was checked: it is what goes into `Location`.
+fn check_success_url(success_url: &str, callback_url: Option<&Url>) -> Result<String, ConfigError> {
+    if let Some(path) = super::redirect::local_path(success_url) {
+        return Ok(path);
+    }
+    match (Url::parse(success_url), callback_url) {
+        (Ok(url), Some(callback)) if url.origin() == callback.origin() => Ok(url.to_string()),
+        _ => Err(ConfigError::new(
             "AUTH0_SUCCESS_URL",
             format!(
                 "expects a local path such as /profile, or a URL on the origin of \
                  AUTH0_CALLBACK_URL, got `{success_url}`"
             ),
-        ))
+        )),
     }
 }
 
@@ -446,6 +577,7 @@ mod tests {
                 scope: DEFAULT_SCOPE.into(),
                 audience: None,
                 lock_url: crate::auth0::lock::DEFAULT_LOCK_URL.into(),
+                session: SessionLifetime::DEFAULT,
             },
             None,
         )
@@ -461,5 +593,85 @@ mod tests {
     fn the_secret_is_not_in_debug_output() {
         let secret = Secret::new("hunter2");
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn durations_take_seconds_or_a_unit() {
+        for (raw, secs) in [
+            ("3600", 3600),
+            ("45s", 45),
+            ("30m", 1800),
+            ("12h", 43_200),
+            ("7d", 604_800),
+        ] {
+            let vars = [("SESSION_ROLLING_DURATION", raw)];
+            let got = duration(&lookup(&vars), "SESSION_ROLLING_DURATION").unwrap();
+            assert_eq!(got, Some(Duration::from_secs(secs)), "{raw}");
+        }
+        for raw in [
+            "0",
+            "-5",
+            "5w",
+            "1.5h",
+            "h",
+            "d7",
+            "99999999999999999999d",
+            "12 h",
+        ] {
+            let vars = [("SESSION_ROLLING_DURATION", raw)];
+            let err = duration(&lookup(&vars), "SESSION_ROLLING_DURATION").unwrap_err();
+            assert_eq!(err.variable, "SESSION_ROLLING_DURATION", "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_callback_over_http_is_refused_off_loopback() {
+        let check = |url: &str| check_callback_url(&Url::parse(url).unwrap(), &[]);
+        assert!(check("http://127.0.0.1:3000/callback").is_ok());
+        assert!(check("http://localhost:3000/callback").is_ok());
+        assert!(check("https://app.example/callback").is_ok());
+        assert_eq!(
+            check("http://app.example/callback").unwrap_err().variable,
+            "AUTH0_CALLBACK_URL"
+        );
+    }
+
+    #[test]
+    fn a_callback_path_that_is_another_route_is_refused() {
+        let reserved = ["/", "/login", "/static/"];
+        let check = |path: &str| {
+            let url = Url::parse("https://app.example")
+                .unwrap()
+                .join(path)
+                .unwrap();
+            check_callback_url(&url, &reserved)
+        };
+        for taken in ["/", "/login", "/static", "/static/x.css"] {
+            assert_eq!(
+                check(taken).unwrap_err().variable,
+                "AUTH0_CALLBACK_URL",
+                "{taken}"
+            );
+        }
+        for free in ["/callback", "/login/callback", "/statics"] {
+            assert!(check(free).is_ok(), "{free}");
+        }
+    }
+
+    #[test]
+    fn a_lock_script_over_plain_http_is_refused_off_loopback() {
+        let vars = [("AUTH0_LOCK_URL", "http://cdn.example/lock.js")];
+        let err = AppSettings::from_lookup(&lookup(&vars)).unwrap_err();
+        assert_eq!(err.variable, "AUTH0_LOCK_URL");
+        let vars = [("AUTH0_LOCK_URL", "http://127.0.0.1:9/lock.js")];
+        assert!(AppSettings::from_lookup(&lookup(&vars)).is_ok());
     }
 }

@@ -8,9 +8,27 @@ use serde::{Deserialize, Serialize};
 /// How long a user may take between starting a login and coming back to the callback, by
 /// default (`Auth0Settings::login_max_age`).
 pub const MAX_AGE_SECS: i64 = 10 * 60;
-/// How many logins may be pending in one browser; the oldest is dropped past this. Each entry
-/// costs ~200 bytes of cookie, and the whole cookie must stay under the browsers' 4 KiB.
+/// How many Universal Logins (`/login`) may be pending in one browser; the oldest is dropped
+/// past this (or past [`MAX_PENDING_BYTES`]).
 pub const MAX_PENDING: usize = 4;
+/// How many Lock transactions may be pending: one per home page still open. They are counted
+/// apart, so reloading the home page never evicts a Universal Login in flight.
+pub const MAX_PENDING_LOCK: usize = 2;
+/// The most the pending Universal Logins may take, serialised. The session cookie must stay under
+/// the browsers' 4,096 bytes (a larger one is silently dropped) once encrypted and base64-encoded
+/// (x4/3, plus 28 bytes): about 3,000 bytes of session data in all. Lock entries (~200 bytes each,
+/// no `next`) and the logged-in user (~300) share the rest with what the host app stores.
+pub const MAX_PENDING_BYTES: usize = 1600;
+
+/// Which way a login was started: Universal Login or the embedded Lock widget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Started {
+    /// `GET /login`, a redirect to Universal Login.
+    #[default]
+    Universal,
+    /// The Lock widget on a page (a transaction opened per page load).
+    Lock,
+}
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct PendingLogin {
@@ -24,6 +42,9 @@ pub struct PendingLogin {
     pub next: Option<String>,
     /// Unix seconds when the login started.
     pub created_at: i64,
+    /// Universal Login or Lock (they are bounded separately).
+    #[serde(default)]
+    pub started: Started,
 }
 
 impl std::fmt::Debug for PendingLogin {
@@ -36,8 +57,13 @@ impl std::fmt::Debug for PendingLogin {
 }
 
 impl PendingLogin {
-    /// A fresh login with new random state, nonce and PKCE verifier.
+    /// A fresh Universal Login with new random state, nonce and PKCE verifier.
     pub fn new(next: Option<String>) -> Self {
+        Self::started(Started::Universal, next)
+    }
+
+    /// A fresh login started this way.
+    pub fn started(started: Started, next: Option<String>) -> Self {
         let (_, verifier) = PkceCodeChallenge::new_random_sha256();
         Self {
             state: CsrfToken::new_random().into_secret(),
@@ -45,6 +71,7 @@ impl PendingLogin {
             pkce_verifier: verifier.into_secret(),
             next,
             created_at: now(),
+            started,
         }
     }
 
@@ -59,15 +86,49 @@ impl PendingLogin {
     }
 }
 
-/// Adds `login` to the pending ones, dropping expired entries and the oldest beyond the cap.
+/// Adds `login` to the pending ones, dropping expired entries, then the oldest of the same kind
+/// beyond its count and the oldest Universal Logins beyond [`MAX_PENDING_BYTES`]. The new login is
+/// always kept, and a Lock transaction never evicts a Universal Login.
 pub fn push(pending: &mut Vec<PendingLogin>, login: PendingLogin, max_age_secs: i64) {
     let now = now();
     pending.retain(|p| !p.is_expired(now, max_age_secs));
+    let started = login.started;
     pending.push(login);
-    if pending.len() > MAX_PENDING {
-        let excess = pending.len() - MAX_PENDING;
-        pending.drain(..excess);
+    let cap = match started {
+        Started::Universal => MAX_PENDING,
+        Started::Lock => MAX_PENDING_LOCK,
+    };
+    while pending.iter().filter(|p| p.started == started).count() > cap {
+        drop_oldest(pending, started);
     }
+    while universal_bytes(pending) > MAX_PENDING_BYTES
+        && pending
+            .iter()
+            .filter(|p| p.started == Started::Universal)
+            .count()
+            > 1
+    {
+        drop_oldest(pending, Started::Universal);
+    }
+}
+
+fn drop_oldest(pending: &mut Vec<PendingLogin>, started: Started) {
+    if let Some(index) = pending.iter().position(|p| p.started == started) {
+        pending.remove(index);
+    }
+}
+
+/// What the Universal Logins take in the session: their JSON, escaped again as the session
+/// stores each value as a JSON string.
+fn universal_bytes(pending: &[PendingLogin]) -> usize {
+    let universal: Vec<&PendingLogin> = pending
+        .iter()
+        .filter(|p| p.started == Started::Universal)
+        .collect();
+    let json = serde_json::to_string(&universal).expect("pending logins serialise");
+    serde_json::to_string(&json)
+        .expect("a string serialises")
+        .len()
 }
 
 /// Removes and returns the login with this state, if it exists and has not expired.
@@ -134,5 +195,87 @@ mod tests {
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.pkce_verifier, b.pkce_verifier);
         assert!(a.pkce_verifier.len() >= 43, "RFC 7636 minimum length");
+    }
+
+    fn lock() -> PendingLogin {
+        PendingLogin::started(Started::Lock, None)
+    }
+
+    #[test]
+    fn lock_transactions_never_evict_a_universal_login() {
+        let mut pending = Vec::new();
+        let universal = PendingLogin::new(Some("/profile".into()));
+        let state = universal.state.clone();
+        push(&mut pending, universal, MAX_AGE_SECS);
+        for _ in 0..20 {
+            push(&mut pending, lock(), MAX_AGE_SECS);
+        }
+        let locks = pending
+            .iter()
+            .filter(|p| p.started == Started::Lock)
+            .count();
+        assert_eq!(locks, MAX_PENDING_LOCK);
+        assert!(take(&mut pending, &state, MAX_AGE_SECS).is_some());
+    }
+
+    #[test]
+    fn long_nexts_are_bounded_by_size_and_the_newest_login_is_kept() {
+        let long = format!(
+            "/{}",
+            "n".repeat(crate::auth0::redirect::MAX_NEXT_BYTES - 1)
+        );
+        let mut pending = Vec::new();
+        for _ in 0..2 {
+            push(&mut pending, lock(), MAX_AGE_SECS);
+        }
+        let mut newest = String::new();
+        for _ in 0..20 {
+            let login = PendingLogin::new(Some(long.clone()));
+            newest = login.state.clone();
+            push(&mut pending, login, MAX_AGE_SECS);
+            assert!(universal_bytes(&pending) <= MAX_PENDING_BYTES);
+        }
+        assert!(
+            pending
+                .iter()
+                .filter(|p| p.started == Started::Universal)
+                .count()
+                >= 2
+        );
+        assert_eq!(
+            pending
+                .iter()
+                .filter(|p| p.started == Started::Lock)
+                .count(),
+            2
+        );
+        assert!(take(&mut pending, &newest, MAX_AGE_SECS).is_some());
+    }
+
+    #[test]
+    fn the_worst_case_session_fits_a_browser_cookie() {
+        // Everything the module can store at once, at its largest, encrypted as actix-session
+        // does (AES-256-GCM: 12-byte nonce, 16-byte tag), base64: under 4,096 bytes with the
+        // cookie's name, leaving room for the host app's own keys.
+        let long = format!(
+            "/{}",
+            "n".repeat(crate::auth0::redirect::MAX_NEXT_BYTES - 1)
+        );
+        let mut pending = Vec::new();
+        for i in 0..40 {
+            let login = if i % 3 == 0 {
+                lock()
+            } else {
+                PendingLogin::new(Some(long.clone()))
+            };
+            push(&mut pending, login, MAX_AGE_SECS);
+        }
+        let mut state = std::collections::HashMap::new();
+        state.insert("auth0.logins", serde_json::to_string(&pending).unwrap());
+        state.insert("auth0.user", "x".repeat(400));
+        state.insert("auth0.csrf", format!("{:?}", "c".repeat(22)));
+        let plain = serde_json::to_string(&state).unwrap().len();
+        let cookie = "__Host-auth0_session=".len() + (plain + 28).div_ceil(3) * 4;
+        assert!(cookie < 3600, "{cookie} bytes: keep 500 for the host app");
     }
 }

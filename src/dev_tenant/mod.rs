@@ -80,6 +80,28 @@ impl DevTenant {
         Self::start_on(TcpListener::bind("127.0.0.1:0")?, registration)
     }
 
+    /// The tenant an app starts for itself when no tenant is configured: on `listener`
+    /// (loopback only), with one application registered for `callback`, whose logout URL is the
+    /// home page on the callback's origin.
+    pub fn start_for_app(listener: TcpListener, callback: Url) -> std::io::Result<Self> {
+        let mut home = callback.clone();
+        home.set_path("/");
+        home.set_query(None);
+        Self::start_on(
+            listener,
+            Registration {
+                client_name: "auth0-actix sample".into(),
+                callback_url: callback,
+                logout_url: home,
+            },
+        )
+    }
+
+    /// The application registered with this tenant.
+    pub fn registration(&self) -> &Registration {
+        &self.state.registration
+    }
+
     /// Serves on a listener the caller bound; it must be on a loopback address.
     pub fn start_on(listener: TcpListener, registration: Registration) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;

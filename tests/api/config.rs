@@ -66,12 +66,11 @@ fn a_bad_variable_stops_startup_with_a_line_naming_it() {
 
 #[test]
 fn a_missing_callback_url_with_a_real_tenant_is_named() {
-    let key = "k".repeat(64);
     let (code, stderr) = run_with(&[
         ("AUTH0_DOMAIN", "tenant.auth0.com"),
         ("AUTH0_CLIENT_ID", "c"),
         ("AUTH0_SECRET", "s"),
-        ("SESSION_KEY", &key),
+        ("SESSION_KEY", crate::helpers::TEST_SESSION_KEY),
         ("BIND_ADDR", "127.0.0.1:0"),
     ]);
     assert_eq!(code, 2, "{stderr}");
@@ -80,4 +79,69 @@ fn a_missing_callback_url_with_a_real_tenant_is_named() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn a_blank_domain_beside_real_tenant_settings_never_starts_the_dev_tenant() {
+    for domain in ["", "   "] {
+        let (code, stderr) = run_with(&[
+            ("AUTH0_DOMAIN", domain),
+            ("AUTH0_CLIENT_ID", "client"),
+            ("AUTH0_SECRET", "secret"),
+            ("AUTH0_CALLBACK_URL", "https://app.example.com/callback"),
+            ("SESSION_KEY", crate::helpers::TEST_SESSION_KEY),
+            ("BIND_ADDR", "127.0.0.1:0"),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.starts_with("configuration error: AUTH0_DOMAIN:"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("DEVELOPMENT TENANT"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_dev_tenant_refuses_an_address_other_machines_can_reach() {
+    let (code, stderr) = run_with(&[("BIND_ADDR", "0.0.0.0:0")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("configuration error: BIND_ADDR:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn startup_logs_the_address_bound_apart_from_the_public_url() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auth0-actix"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("DEV_TENANT_ADDR", "127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let line = stderr
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("; public URL"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = line.expect("a `listening on` line");
+    let bound = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    let addr: std::net::SocketAddr = bound.parse().unwrap_or_else(|_| panic!("{line}"));
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{line}");
+    assert!(
+        line.contains(&format!("public URL http://{addr}/")),
+        "{line}"
+    );
 }

@@ -1,18 +1,14 @@
 //! Web and session hardening: `next`, old logins, cookies, revocation, hostile profile data,
 //! oversized requests, and the database under concurrent logins or failing writes.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::cookie::Key;
-use actix_web::{web, App, HttpResponse, HttpServer};
-use auth0_actix::auth0::{self, Auth0, AuthUser};
 use auth0_actix::dev_tenant::DevTenant;
 use reqwest::StatusCode;
 use serde_json::json;
 use url::Url;
 
-use crate::helpers::{assert_is_redirect_to, client, spawn_app, spawn_app_with};
+use crate::helpers::{assert_is_redirect_to, client, spawn_app};
 use crate::hostile_idp::{
     callback, spawn_with_hostile_idp, start, TokenAnswer, UserinfoAnswer, SUB,
 };
@@ -44,29 +40,8 @@ async fn a_next_that_could_leave_the_site_falls_back_to_the_success_url() {
     }
 }
 
-/// The auth0 module mounted on its own against a dev tenant, with a short login lifetime.
 async fn module_app_with_login_max_age(max_age: Duration) -> (Url, DevTenant) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let (home, tenant, mut settings) = crate::helpers::dev_tenant_for(&listener, "/me").await;
-    settings.login_max_age = max_age;
-    let auth0 = Auth0::new(settings, auth0::from_fn(|p| Ok(p.sub.clone())));
-    let key = Key::generate();
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(auth0.session_middleware(key.clone()))
-            .configure(auth0::configure(auth0.clone()))
-            .route(
-                "/me",
-                web::get().to(|u: AuthUser| async move { HttpResponse::Ok().body(u.sub) }),
-            )
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_web::rt::spawn(server);
-    (home, tenant)
+    crate::helpers::spawn_module_app(|settings| settings.login_max_age = max_age).await
 }
 
 #[actix_web::test]
@@ -165,15 +140,6 @@ async fn a_cookie_planted_before_login_is_not_logged_in_afterwards() {
         status_with_cookie(&app, "/profile", &pending).await,
         StatusCode::FOUND
     );
-}
-
-#[actix_web::test]
-async fn the_session_cookie_is_secure_when_the_app_is_served_over_https() {
-    let app = spawn_app_with(&[("AUTH0_CALLBACK_URL", "https://app.example/callback")]).await;
-    let cookie = session_cookie(&app.get("/login").await).unwrap();
-    assert!(cookie.contains("Secure"), "{cookie}");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
 }
 
 #[actix_web::test]

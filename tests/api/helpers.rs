@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use auth0_actix::auth0::lock::DEFAULT_LOCK_URL;
 use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_SCOPE};
+use auth0_actix::auth0::SessionLifetime;
 use auth0_actix::config::Config;
 use auth0_actix::dev_tenant::{DevTenant, Registration};
 use auth0_actix::startup::Application;
@@ -17,6 +18,10 @@ pub struct TestApp {
     pub tenant: Option<Url>,
     /// Keeps cookies like a browser, never follows redirects: every hop is asserted.
     pub client: reqwest::Client,
+    /// The client's cookies.
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// The app's database, e.g. for a second app on the same file.
+    pub database_url: String,
     pub pool: SqlitePool,
     pub client_secret: String,
     pub client_id: String,
@@ -43,6 +48,8 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         "DATABASE_URL".into(),
         format!("sqlite://{}", dir.path().join("app.db").display()),
     );
+    let database_url = env["DATABASE_URL"].clone();
+    // Later values win, so `vars` may override what a helper set.
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
@@ -56,15 +63,60 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
     let client_secret = app.settings().client_secret.expose().to_owned();
     let client_id = app.settings().client_id.clone();
     actix_web::rt::spawn(app.run_until_stopped());
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     TestApp {
         address,
         tenant,
-        client: client(),
+        client: client_with(jar.clone()),
+        jar,
+        database_url,
         pool,
         client_secret,
         client_id,
         _dir: dir,
     }
+}
+
+/// A session key for tests that configure a tenant (64 characters that look random).
+pub const TEST_SESSION_KEY: &str =
+    "tE5t-k3y_N0t-f0r-Pr0duct10n_9aQ2wX7vB4nM8cL1zK6jH3gF0dS5aP2oI9uY";
+
+/// The app configured as for a real tenant (`AUTH0_DOMAIN` and the rest, nothing embedded), the
+/// tenant being a dev tenant of the test's own, registered for the app's `/callback`. `vars` come
+/// on top.
+pub async fn spawn_app_with_tenant(vars: &[(&str, &str)]) -> (TestApp, DevTenant) {
+    spawn_app_with_tenant_at("/callback", vars).await
+}
+
+/// Like [`spawn_app_with_tenant`], with `AUTH0_CALLBACK_URL` set to `callback`: a path on the
+/// app's address, or a full URL. The tenant registers it.
+pub async fn spawn_app_with_tenant_at(
+    callback: &str,
+    vars: &[(&str, &str)],
+) -> (TestApp, DevTenant) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let callback = home.join(callback).expect("a callback URL");
+    let mut logout = callback.clone();
+    logout.set_path("/");
+    let tenant = DevTenant::start(Registration {
+        client_name: "a real-tenant configuration".into(),
+        callback_url: callback.clone(),
+        logout_url: logout,
+    })
+    .await
+    .unwrap();
+    let settings = tenant.tenant_settings();
+    let mut env = vec![
+        ("AUTH0_DOMAIN", settings.domain.as_str()),
+        ("AUTH0_CLIENT_ID", settings.client_id.as_str()),
+        ("AUTH0_SECRET", settings.client_secret.expose()),
+        ("AUTH0_CALLBACK_URL", callback.as_str()),
+        ("SESSION_KEY", TEST_SESSION_KEY),
+    ];
+    env.extend_from_slice(vars);
+    let app = spawn_app_on(listener, &env).await;
+    (app, tenant)
 }
 
 /// A dev tenant registered for an app that will serve on `listener`, and that app's settings
@@ -88,9 +140,38 @@ pub async fn dev_tenant_for(
         scope: DEFAULT_SCOPE.into(),
         audience: None,
         lock_url: DEFAULT_LOCK_URL.into(),
+        session: SessionLifetime::DEFAULT,
     };
     let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
     (home, tenant, settings)
+}
+
+/// The auth0 module mounted on its own (no database: a `from_fn` backend) against a dev tenant,
+/// with its settings adjusted by `tweak`. `/me` answers the user's `sub`. Returns the app's home.
+pub async fn spawn_module_app(tweak: impl FnOnce(&mut Auth0Settings)) -> (Url, DevTenant) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    use auth0_actix::auth0::{self, Auth0, AuthUser};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (home, tenant, mut settings) = dev_tenant_for(&listener, "/me").await;
+    tweak(&mut settings);
+    let auth0 = Auth0::new(settings, auth0::from_fn(|p| Ok(p.sub.clone())));
+    let key = actix_web::cookie::Key::generate();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(auth0.session_middleware(key.clone()))
+            .configure(auth0::configure(auth0.clone()))
+            .route(
+                "/me",
+                web::get().to(|u: AuthUser| async move { HttpResponse::Ok().body(u.sub) }),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    (home, tenant)
 }
 
 /// Logs go through libtest's capture: shown for failing tests only.
@@ -105,9 +186,14 @@ fn init_test_logging() {
 }
 
 pub fn client() -> reqwest::Client {
+    client_with(Default::default())
+}
+
+/// A browser whose cookies are in `jar`.
+pub fn client_with(jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
+        .cookie_provider(jar)
         .build()
         .expect("client")
 }
@@ -195,6 +281,18 @@ impl TestApp {
             .fetch_one(&self.pool)
             .await
             .unwrap()
+    }
+
+    /// This browser's session cookie (`name=value`), for replaying it from another client.
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.jar.cookies(&self.address)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find(|c| c.starts_with("auth0_session="))
+            .map(str::to_owned)
     }
 
     /// Whether the session is anonymous: `/profile` sends it to log in.

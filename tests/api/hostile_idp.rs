@@ -92,13 +92,12 @@ pub async fn spawn_with_hostile_idp_and(vars: &[(&str, &str)]) -> (TestApp, Host
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let callback = format!("http://{}/callback", listener.local_addr().unwrap());
     let domain = idp.issuer().as_str().trim_end_matches('/').to_owned();
-    let key = "s".repeat(64);
     let mut env = vec![
         ("AUTH0_DOMAIN", domain.as_str()),
         ("AUTH0_CLIENT_ID", CLIENT_ID),
         ("AUTH0_SECRET", CLIENT_SECRET),
         ("AUTH0_CALLBACK_URL", callback.as_str()),
-        ("SESSION_KEY", key.as_str()),
+        ("SESSION_KEY", crate::helpers::TEST_SESSION_KEY),
     ];
     env.extend_from_slice(vars);
     let app = spawn_app_on(listener, &env).await;

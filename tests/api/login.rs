@@ -2,12 +2,9 @@
 
 use reqwest::StatusCode;
 
-use auth0_actix::dev_tenant::{DevTenant, Registration};
-use url::Url;
-
 use crate::helpers::{
-    assert_is_redirect_to, location, post_tenant_form_in, query_param, spawn_app, spawn_app_on,
-    spawn_app_with,
+    assert_is_redirect_to, location, post_tenant_form_in, query_param, spawn_app, spawn_app_with,
+    spawn_app_with_tenant, spawn_app_with_tenant_at, TEST_SESSION_KEY,
 };
 
 #[actix_web::test]
@@ -36,7 +33,7 @@ async fn login_redirects_to_authorize_with_state_nonce_and_pkce() {
 
 #[actix_web::test]
 async fn the_audience_is_sent_when_configured() {
-    let app = spawn_app_with(&[("AUTH0_AUDIENCE", "https://api.example")]).await;
+    let (app, _tenant) = spawn_app_with_tenant(&[("AUTH0_AUDIENCE", "https://api.example")]).await;
     let authorize = app.start_login(None).await;
     assert_eq!(
         query_param(&authorize, "audience").as_deref(),
@@ -274,7 +271,7 @@ async fn an_unreachable_tenant_gives_a_503_login_page_and_the_app_stays_up() {
         ("AUTH0_CLIENT_ID", "client"),
         ("AUTH0_SECRET", "not-a-real-secret"),
         ("AUTH0_CALLBACK_URL", "http://127.0.0.1:9/callback"),
-        ("SESSION_KEY", &"k".repeat(64)),
+        ("SESSION_KEY", TEST_SESSION_KEY),
     ])
     .await;
     assert!(
@@ -291,29 +288,9 @@ async fn an_unreachable_tenant_gives_a_503_login_page_and_the_app_stays_up() {
 #[actix_web::test]
 async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
     // The same code path as a real tenant: settings from AUTH0_* only, no dev tenant in the app.
-    // The app's listener is bound first, so the tenant can register its callback URL.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let callback = format!("http://127.0.0.1:{port}/auth/callback");
-    let tenant = DevTenant::start(Registration {
-        client_name: "test".into(),
-        callback_url: Url::parse(&callback).unwrap(),
-        logout_url: Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(),
-    })
-    .await
-    .unwrap();
-    let settings = tenant.tenant_settings();
-    let app = spawn_app_on(
-        listener,
-        &[
-            ("AUTH0_DOMAIN", &settings.domain),
-            ("AUTH0_CLIENT_ID", &settings.client_id),
-            ("AUTH0_SECRET", settings.client_secret.expose()),
-            ("AUTH0_CALLBACK_URL", &callback),
-            ("SESSION_KEY", &"k".repeat(64)),
-        ],
-    )
-    .await;
+    // A callback path of its own, to see that the path comes from the setting.
+    let (app, tenant) = spawn_app_with_tenant_at("/auth/callback", &[]).await;
+    let callback = app.url("/auth/callback").to_string();
     assert!(app.tenant.is_none());
     let authorize = app.start_login(None).await;
     assert_eq!(authorize.origin(), tenant.issuer().origin());
@@ -349,8 +326,62 @@ async fn an_error_description_without_a_matching_state_is_not_shown() {
         )
         .append_pair("state", "not-a-login-of-this-browser");
     let response = app.get_url(&callback).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let html = response.text().await.unwrap();
     assert!(!html.contains("call +1 555 0100"), "{html}");
-    assert!(html.contains("access_denied"));
+    assert!(!html.contains("access_denied"), "not even the code: {html}");
+    assert!(
+        html.contains("this browser has no login in progress"),
+        "{html}"
+    );
+}
+
+/// `/callback?error=...&error_description=...` for a login this browser started.
+async fn tenant_error_page(
+    app: &crate::helpers::TestApp,
+    error: &str,
+    description: &str,
+) -> String {
+    let authorize = app.start_login(None).await;
+    let state = query_param(&authorize, "state").unwrap();
+    let mut callback = app.url("/callback");
+    callback
+        .query_pairs_mut()
+        .append_pair("error", error)
+        .append_pair("error_description", description)
+        .append_pair("state", &state);
+    let response = app.get_url(&callback).await;
+    assert!(response.status().is_client_error());
+    response.text().await.unwrap()
+}
+
+#[actix_web::test]
+async fn only_a_standard_error_code_is_shown() {
+    let app = spawn_app().await;
+    let html = tenant_error_page(&app, "login_required", "").await;
+    assert!(html.contains("`login_required`"), "{html}");
+    let html = tenant_error_page(&app, "Your account is locked, call +1 555 0100", "").await;
+    assert!(!html.contains("call +1 555 0100"), "{html}");
+    assert!(html.contains("did not complete the login"), "{html}");
+}
+
+#[actix_web::test]
+async fn an_error_without_any_state_shows_neither_error_nor_description() {
+    let app = spawn_app().await;
+    let mut callback = app.url("/callback");
+    callback
+        .query_pairs_mut()
+        .append_pair("error", "Your account is locked, call +1 555 0100")
+        .append_pair("error_description", "Or email help@evil.example");
+    let response = app.get_url(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(
+        !html.contains("555 0100") && !html.contains("evil.example"),
+        "{html}"
+    );
+    assert!(
+        html.contains("this browser has no login in progress"),
+        "{html}"
+    );
 }

@@ -77,3 +77,51 @@ async fn the_tenant_refuses_a_return_to_that_is_not_registered() {
     let response = app.get_url(&logout).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+#[actix_web::test]
+async fn a_post_without_a_body_or_token_is_refused_with_a_page_that_says_why() {
+    let app = spawn_app().await;
+    app.login_as("ada@example.com").await;
+    let empty = app.client.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(empty.status(), StatusCode::FORBIDDEN);
+    let html = empty.text().await.unwrap();
+    assert!(html.contains("carried no form token"), "{html}");
+    let json = app
+        .client
+        .post(app.url("/logout"))
+        .header("content-type", "application/json")
+        .body(r#"{"csrf":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::FORBIDDEN);
+    assert!(!app.is_anonymous().await, "the session is kept");
+}
+
+#[actix_web::test]
+async fn logout_logs_out_even_when_the_database_cannot_end_the_session() {
+    let app = spawn_app().await;
+    app.login_as("ada@example.com").await;
+    let csrf = app.csrf_token().await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_delete BEFORE DELETE ON user_sessions \
+         BEGIN SELECT RAISE(ABORT, 'database is read-only'); END",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let response = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        location(&response).path(),
+        "/v2/logout",
+        "still off to the tenant"
+    );
+    assert!(app.is_anonymous().await, "this browser's session is gone");
+}

@@ -11,7 +11,12 @@ mod health;
 mod lock;
 mod login;
 mod logout;
+mod next;
+mod outages;
 mod pages;
+mod session_lifetime;
+mod tenant_identity;
+mod transport;
 
 mod hostile_idp;
 

@@ -1,0 +1,98 @@
+//! Transport hardening: over https, HSTS on every response and a `__Host-` session cookie; the
+//! request head is capped at 16 KiB.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app, spawn_app_with_tenant_at};
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn over_https_the_session_cookie_has_the_host_prefix_and_its_rules() {
+    let (app, _tenant) = spawn_app_with_tenant_at("https://app.example/callback", &[]).await;
+    let cookies = set_cookies(&app.get("/login").await);
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-auth0_session="))
+        .unwrap_or_else(|| panic!("a __Host- session cookie: {cookies:?}"));
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+    }
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    assert!(!cookies.iter().any(|c| c.starts_with("auth0_session=")));
+}
+
+#[actix_web::test]
+async fn over_https_every_response_carries_hsts() {
+    let (app, _tenant) = spawn_app_with_tenant_at("https://app.example/callback", &[]).await;
+    for path in [
+        "/",
+        "/login",
+        "/profile",
+        "/static/style.css",
+        "/nowhere",
+        "/healthz",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000"),
+            "{path} ({})",
+            response.status()
+        );
+    }
+}
+
+#[actix_web::test]
+async fn over_plain_http_on_loopback_there_is_no_hsts_and_no_prefix() {
+    let app = spawn_app().await;
+    let response = app.get("/login").await;
+    assert!(response
+        .headers()
+        .get("strict-transport-security")
+        .is_none());
+    assert!(set_cookies(&response)
+        .iter()
+        .any(|c| c.starts_with("auth0_session=") && !c.contains("Secure")));
+}
+
+#[actix_web::test]
+async fn a_request_head_over_16_kib_gets_431_and_the_server_stays_healthy() {
+    let app = spawn_app().await;
+    let raw = reqwest::Client::new();
+    let with_header = |bytes: usize| {
+        raw.get(app.url("/"))
+            .header("x-padding", "p".repeat(bytes))
+            .send()
+    };
+    // The control: a large head under the limit is served.
+    assert_eq!(
+        with_header(15 * 1024).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let response = with_header(17 * 1024).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    // Many small headers count too.
+    let mut many = raw.get(app.url("/"));
+    for i in 0..40 {
+        many = many.header(format!("x-h{i}"), "v".repeat(500));
+    }
+    assert_eq!(
+        many.send().await.unwrap().status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
