@@ -1,5 +1,5 @@
-//! The embedded Lock widget and Universal Login in a real browser: headless Chromium, driven by
-//! `tests/browser/lock_e2e.mjs` (playwright-core), against the app with the dev tenant. Lock is
+//! The embedded Lock widget, Universal Login and pending logins in a real browser: headless
+//! Chromium, driven by `tests/browser/*.mjs` (playwright-core), against the app with the dev tenant. Lock is
 //! installed from npm at test time (`npm ci --prefix tests/browser && npm run --prefix
 //! tests/browser bundle`) and served from its own loopback origin through AUTH0_LOCK_URL.
 //!
@@ -13,7 +13,7 @@ use std::process::Command;
 use actix_files::Files;
 use actix_web::{App, HttpServer};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, TestApp};
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -42,18 +42,17 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-#[actix_web::test]
-async fn lock_and_universal_login_work_in_a_real_browser() {
+/// The app (dev tenant, Lock from its own loopback origin) and a browser script run against it:
+/// its stdout, once it exited 0. `None` (after saying why) when the prerequisites are missing
+/// on a developer machine; under CI that fails the test.
+async fn run_browser_script(test: &str, script: &str) -> Option<(TestApp, String)> {
     if let Some(why) = missing_prerequisite() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("the browser test cannot run under CI: {why}");
         }
         // Written straight to stderr, past libtest's capture, so the skip is seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED browser::lock_and_universal_login_work_in_a_real_browser: {why}"
-        );
-        return;
+        let _ = writeln!(std::io::stderr(), "SKIPPED browser::{test}: {why}");
+        return None;
     }
 
     // Lock's bundle on its own origin, like a CDN.
@@ -69,7 +68,7 @@ async fn lock_and_universal_login_work_in_a_real_browser() {
     let app = spawn_app_with(&[("AUTH0_LOCK_URL", &lock_url)]).await;
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
-    let script = browser_dir().join("lock_e2e.mjs");
+    let script = browser_dir().join(script);
     let url = app.address.to_string();
     let shots_arg = shots.clone();
     // Blocking work off the runtime: the app and tenant keep serving while the browser runs.
@@ -84,13 +83,22 @@ async fn lock_and_universal_login_work_in_a_real_browser() {
     .await
     .unwrap()
     .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
         "the browser test failed (screenshots in {}):\n{stdout}\n{stderr}",
         shots.display()
     );
+    Some((app, stdout))
+}
+
+#[actix_web::test]
+async fn lock_and_universal_login_work_in_a_real_browser() {
+    let test = "lock_and_universal_login_work_in_a_real_browser";
+    let Some((app, stdout)) = run_browser_script(test, "lock_e2e.mjs").await else {
+        return;
+    };
     assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
     // Both logins were stored.
     assert_eq!(app.login_count("lock.user@example.com").await, Some(1));
@@ -98,6 +106,7 @@ async fn lock_and_universal_login_work_in_a_real_browser() {
 
     // `UPDATE_SCREENSHOTS=1 cargo test browser` refreshes the README's pictures.
     if std::env::var("UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
         for name in ["home-lock", "profile"] {
             std::fs::copy(
@@ -107,4 +116,15 @@ async fn lock_and_universal_login_work_in_a_real_browser() {
             .unwrap();
         }
     }
+}
+
+#[actix_web::test]
+async fn pending_logins_survive_many_tabs_long_nexts_and_reloads_in_a_real_browser() {
+    let test = "pending_logins_survive_many_tabs_long_nexts_and_reloads_in_a_real_browser";
+    let Some((app, stdout)) = run_browser_script(test, "pending_logins.mjs").await else {
+        return;
+    };
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    assert_eq!(app.login_count("tabs.user@example.com").await, Some(2));
+    assert_eq!(app.login_count("inflight.user@example.com").await, Some(1));
 }
