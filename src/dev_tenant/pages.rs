@@ -1,0 +1,109 @@
+//! The tenant's other pages: `/v2/logout`, `/dev/stats`, the avatars, and the response helpers
+//! every endpoint shares.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+use super::state::TenantState;
+
+#[derive(Template)]
+#[template(path = "dev_tenant/message.html")]
+pub(super) struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+#[derive(Deserialize)]
+pub(super) struct LogoutQuery {
+    #[serde(rename = "returnTo")]
+    return_to: Option<String>,
+}
+
+/// `/v2/logout`: back to `returnTo` only if it is the registered logout URL, as Auth0 insists.
+pub(super) async fn logout(tenant: web::Data<TenantState>, query: web::Query<LogoutQuery>) -> HttpResponse {
+    match query.return_to.as_deref().map(Url::parse) {
+        None => page_error(
+            StatusCode::OK,
+            "Logged out",
+            "You are logged out of the local dev tenant.",
+        ),
+        Some(Ok(url)) if url == tenant.registration.logout_url => redirect(url.as_str()),
+        Some(_) => page_error(
+            StatusCode::BAD_REQUEST,
+            "Logout URL not allowed",
+            &format!(
+                "returnTo must be the application's Allowed Logout URL ({}).",
+                tenant.registration.logout_url
+            ),
+        ),
+    }
+}
+
+/// `/dev/stats`: request counts, for benchmarks (discovery and keys once per app process).
+pub(super) async fn stats(tenant: web::Data<TenantState>) -> HttpResponse {
+    HttpResponse::Ok().json(tenant.counters.snapshot())
+}
+
+/// A round avatar with an initial: the dev tenant's stand-in for gravatar.
+pub(super) async fn avatar(path: web::Path<String>) -> HttpResponse {
+    let initial = path
+        .chars()
+        .next()
+        .filter(char::is_ascii_alphanumeric)
+        .unwrap_or('?');
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96"><circle cx="48" cy="48" r="48" fill="#635dff"/><text x="48" y="62" font-family="sans-serif" font-size="44" fill="#fff" text-anchor="middle">{initial}</text></svg>"##
+    );
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(svg)
+}
+
+pub(super) fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+pub(super) fn json_response(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
+    json_response(
+        status,
+        json!({ "error": error, "error_description": description }).to_string(),
+    )
+}
+
+pub(super) fn html(status: StatusCode, rendered: askama::Result<String>) -> HttpResponse {
+    match rendered {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => HttpResponse::InternalServerError().body(format!("template error: {e}")),
+    }
+}
+
+pub(super) fn page_error(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    html(status, MessagePage { title, message }.render())
+}
+
+/// The page for a login form whose request is unknown or too old.
+pub(super) fn login_expired() -> HttpResponse {
+    page_error(
+        StatusCode::BAD_REQUEST,
+        "Login expired",
+        "This login page has expired. Go back to the app and log in again.",
+    )
+}

@@ -1,0 +1,246 @@
+//! What the dev tenant remembers: its registration, keys and discovery document, the logins
+//! waiting for the form, codes, Lock tickets and access tokens, and the request counters.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::keys;
+use super::{Registration, TenantStats};
+
+/// How long a code may wait for its exchange (Auth0: 10 minutes; shorter is fine locally).
+pub(super) const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// How long a visitor may take on the login form.
+pub(super) const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Access tokens are only good for `/userinfo`.
+pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// Auth0's default ID token lifetime: 10 hours.
+pub(super) const ID_TOKEN_LIFETIME_SECS: i64 = 36_000;
+/// How long a `/co/authenticate` login ticket is good for.
+pub(super) const TICKET_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// The one database connection, named as Auth0 names its default.
+pub(super) const CONNECTION: &str = "Username-Password-Authentication";
+/// The tenant's cross-origin session cookie, set by `/co/authenticate`.
+pub(super) const CO_COOKIE: &str = "dev_tenant_co";
+/// Past this many pending entries in any map, expired ones are swept out.
+pub(super) const SWEEP_AT: usize = 1024;
+
+/// Request counts, read as [`TenantStats`].
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) discovery: AtomicU64,
+    pub(super) jwks: AtomicU64,
+    pub(super) authorize: AtomicU64,
+    pub(super) token: AtomicU64,
+    pub(super) userinfo: AtomicU64,
+}
+
+impl Counters {
+    pub(super) fn snapshot(&self) -> TenantStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        TenantStats {
+            discovery: read(&self.discovery),
+            jwks: read(&self.jwks),
+            authorize: read(&self.authorize),
+            token: read(&self.token),
+            userinfo: read(&self.userinfo),
+        }
+    }
+}
+
+pub(super) struct TenantState {
+    pub(super) issuer: Url,
+    pub(super) client_id: String,
+    pub(super) client_secret: String,
+    pub(super) registration: Registration,
+    pub(super) discovery: String,
+    pub(super) jwks: String,
+    /// `/authorize` requests waiting for the login form, by the form's `state`.
+    pub(super) logins: Mutex<HashMap<String, AuthorizeRequest>>,
+    pub(super) codes: Mutex<HashMap<String, Grant>>,
+    /// Lock's login tickets from `/co/authenticate`, redeemed at `/authorize`.
+    pub(super) tickets: Mutex<HashMap<String, Ticket>>,
+    pub(super) access_tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
+    pub(super) counters: Counters,
+}
+
+impl TenantState {
+    pub(super) fn new(issuer: Url, registration: Registration) -> Self {
+        let key = keys::signing_key();
+        let endpoint = |path: &str| issuer.join(path).expect("issuer is a base URL").to_string();
+        // Shaped like Auth0's, HS256 included: the app must pin RS256 rather than trust this list.
+        let discovery = json!({
+            "issuer": issuer.as_str(),
+            "authorization_endpoint": endpoint("authorize"),
+            "token_endpoint": endpoint("oauth/token"),
+            "userinfo_endpoint": endpoint("userinfo"),
+            "jwks_uri": endpoint(".well-known/jwks.json"),
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["HS256", "RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "claims_supported": ["aud", "auth_time", "email", "email_verified", "exp", "iat",
+                "iss", "name", "nickname", "picture", "sub", "updated_at"],
+        });
+        Self {
+            client_id: format!("dev-{}", random_token(12)),
+            client_secret: random_token(32),
+            registration,
+            discovery: discovery.to_string(),
+            jwks: serde_json::to_string(&key.jwks).expect("a key set serialises"),
+            logins: Mutex::default(),
+            codes: Mutex::default(),
+            tickets: Mutex::default(),
+            access_tokens: Mutex::default(),
+            counters: Counters::default(),
+            issuer,
+        }
+    }
+}
+
+/// A user of the dev tenant, derived from the email address alone.
+#[derive(Debug, Clone)]
+pub(super) struct DevUser {
+    pub(super) sub: String,
+    pub(super) email: String,
+    pub(super) nickname: String,
+    pub(super) picture: String,
+}
+
+impl DevUser {
+    pub(super) fn from_email(issuer: &Url, email: &str) -> Self {
+        let email = email.trim().to_owned();
+        let digest = Sha256::digest(email.to_lowercase().as_bytes());
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let nickname = email.split('@').next().unwrap_or_default().to_owned();
+        let initial = nickname
+            .chars()
+            .find(|c| c.is_ascii_alphanumeric())
+            .unwrap_or('u')
+            .to_ascii_uppercase();
+        Self {
+            // Auth0's database connection users look like `auth0|<id>`.
+            sub: format!("auth0|{hex}"),
+            picture: issuer
+                .join(&format!("avatars/{initial}.svg"))
+                .expect("avatar URL")
+                .to_string(),
+            email,
+            nickname,
+        }
+    }
+
+    /// The profile claims, as Auth0 sends them (`name` is the email for database users, and
+    /// `updated_at` is an RFC 3339 string, not a number).
+    pub(super) fn claims(&self) -> serde_json::Value {
+        json!({
+            "sub": self.sub,
+            "name": self.email,
+            "nickname": self.nickname,
+            "picture": self.picture,
+            "email": self.email,
+            "email_verified": true,
+            "updated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct AuthorizeQuery {
+    pub(super) client_id: Option<String>,
+    pub(super) redirect_uri: Option<String>,
+    pub(super) response_type: Option<String>,
+    pub(super) scope: Option<String>,
+    pub(super) state: Option<String>,
+    pub(super) nonce: Option<String>,
+    pub(super) code_challenge: Option<String>,
+    pub(super) code_challenge_method: Option<String>,
+    /// Set by Lock (auth0.js) after `/co/authenticate`.
+    pub(super) login_ticket: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct AuthorizeRequest {
+    pub(super) redirect_uri: Url,
+    pub(super) state: Option<String>,
+    pub(super) nonce: Option<String>,
+    pub(super) code_challenge: Option<String>,
+    pub(super) started: Instant,
+}
+
+impl AuthorizeRequest {
+    /// The request as `/authorize` received it, for a redirect URI already checked.
+    pub(super) fn new(redirect_uri: Url, query: &AuthorizeQuery) -> Self {
+        Self {
+            redirect_uri,
+            state: query.state.clone(),
+            nonce: query.nonce.clone(),
+            code_challenge: query.code_challenge.clone(),
+            started: Instant::now(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Ticket {
+    pub(super) user: DevUser,
+    /// The id in the tenant's cookie of the browser that authenticated.
+    pub(super) co_id: String,
+    pub(super) issued: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Grant {
+    pub(super) redirect_uri: String,
+    pub(super) nonce: Option<String>,
+    pub(super) code_challenge: Option<String>,
+    pub(super) user: DevUser,
+    pub(super) issued: Instant,
+}
+
+/// Inserts into a map, sweeping out entries that are no longer `live` once it grows large.
+pub(super) fn insert_swept<V>(
+    map: &Mutex<HashMap<String, V>>,
+    key: String,
+    value: V,
+    live: impl Fn(&V) -> bool,
+) {
+    let mut map = map.lock().expect("lock");
+    if map.len() >= SWEEP_AT {
+        map.retain(|_, v| live(v));
+    }
+    map.insert(key, value);
+}
+
+pub(super) fn random_token(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_email_is_the_same_user_whatever_its_case() {
+        let issuer = Url::parse("http://127.0.0.1:1/").unwrap();
+        let a = DevUser::from_email(&issuer, "Ada@Example.com");
+        let b = DevUser::from_email(&issuer, "ada@example.com");
+        let c = DevUser::from_email(&issuer, "bob@example.com");
+        assert_eq!(a.sub, b.sub);
+        assert_ne!(a.sub, c.sub);
+        assert!(a.sub.starts_with("auth0|"));
+        assert_eq!(a.nickname, "Ada");
+    }
+}

@@ -1,0 +1,201 @@
+//! What the tenant publishes and signs: discovery and the key set, the token endpoint (code
+//! grant, PKCE, client authentication), the RS256 ID token, and `/userinfo`.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use openidconnect::{AccessToken, AuthorizationCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::keys;
+use super::pages::{json_response, oauth_error};
+use super::state::{
+    insert_swept, random_token, Grant, TenantState, ACCESS_TOKEN_LIFETIME, CODE_LIFETIME,
+    ID_TOKEN_LIFETIME_SECS,
+};
+use crate::auth0::client::{IdToken, IdTokenClaims};
+use crate::auth0::secure_eq;
+
+pub(super) async fn discovery(tenant: web::Data<TenantState>) -> HttpResponse {
+    tenant.counters.discovery.fetch_add(1, Ordering::Relaxed);
+    json_response(StatusCode::OK, tenant.discovery.clone())
+}
+
+pub(super) async fn jwks(tenant: web::Data<TenantState>) -> HttpResponse {
+    tenant.counters.jwks.fetch_add(1, Ordering::Relaxed);
+    json_response(StatusCode::OK, tenant.jwks.clone())
+}
+
+#[derive(Deserialize)]
+pub(super) struct TokenRequest {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code_verifier: Option<String>,
+}
+
+/// `/oauth/token` for the authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
+pub(super) async fn token(
+    tenant: web::Data<TenantState>,
+    req: HttpRequest,
+    form: web::Form<TokenRequest>,
+) -> HttpResponse {
+    tenant.counters.token.fetch_add(1, Ordering::Relaxed);
+    let form = form.into_inner();
+    let (client_id, client_secret) = match basic_auth(&req) {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (form.client_id.clone(), form.client_secret.clone()),
+    };
+    let client_ok = client_id.as_deref() == Some(tenant.client_id.as_str())
+        && client_secret
+            .as_deref()
+            .is_some_and(|s| secure_eq(s, &tenant.client_secret));
+    if !client_ok {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        );
+    }
+    if form.grant_type.as_deref() != Some("authorization_code") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Only authorization_code is supported here.",
+        );
+    }
+    // Taking the code out of the map makes it single-use, whatever happens next.
+    let grant = form
+        .code
+        .as_deref()
+        .and_then(|code| tenant.codes.lock().expect("lock").remove(code));
+    let Some(grant) = grant.filter(|g| g.issued.elapsed() < CODE_LIFETIME) else {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "Invalid authorization code",
+        );
+    };
+    if form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "The redirect_uri does not match the authorization request.",
+        );
+    }
+    if let Some(challenge) = &grant.code_challenge {
+        let verified = form.code_verifier.as_deref().is_some_and(|verifier| {
+            let computed = openidconnect::PkceCodeChallenge::from_code_verifier_sha256(
+                &openidconnect::PkceCodeVerifier::new(verifier.to_owned()),
+            );
+            secure_eq(computed.as_str(), challenge)
+        });
+        if !verified {
+            return oauth_error(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "Failed to verify code verifier",
+            );
+        }
+    }
+    let access_token = random_token(32);
+    let id_token = match sign_id_token(
+        &tenant,
+        &grant,
+        &access_token,
+        form.code.as_deref().unwrap_or_default(),
+    ) {
+        Ok(token) => token,
+        Err(e) => return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
+    };
+    insert_swept(
+        &tenant.access_tokens,
+        access_token.clone(),
+        (grant.user, Instant::now()),
+        |(_, t)| t.elapsed() < ACCESS_TOKEN_LIFETIME,
+    );
+    let body = json!({
+        "access_token": access_token,
+        "id_token": id_token,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
+        "scope": "openid profile email",
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+pub(super) fn sign_id_token(
+    tenant: &TenantState,
+    grant: &Grant,
+    access_token: &str,
+    code: &str,
+) -> Result<String, String> {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = grant.user.claims();
+    let object = claims.as_object_mut().expect("claims are an object");
+    object.insert("iss".into(), json!(tenant.issuer.as_str()));
+    object.insert("aud".into(), json!(tenant.client_id));
+    object.insert("iat".into(), json!(now));
+    object.insert("exp".into(), json!(now + ID_TOKEN_LIFETIME_SECS));
+    object.insert("auth_time".into(), json!(now));
+    object.insert("sid".into(), json!(random_token(16)));
+    if let Some(nonce) = &grant.nonce {
+        object.insert("nonce".into(), json!(nonce));
+    }
+    let claims: IdTokenClaims = serde_json::from_value(claims).map_err(|e| e.to_string())?;
+    IdToken::new(
+        claims,
+        &keys::signing_key().key,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        Some(&AccessToken::new(access_token.to_owned())),
+        Some(&AuthorizationCode::new(code.to_owned())),
+    )
+    .map(|token| token.to_string())
+    .map_err(|e| e.to_string())
+}
+
+pub(super) async fn userinfo(tenant: web::Data<TenantState>, req: HttpRequest) -> HttpResponse {
+    tenant.counters.userinfo.fetch_add(1, Ordering::Relaxed);
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let user = token.and_then(|t| {
+        let tokens = tenant.access_tokens.lock().expect("lock");
+        tokens
+            .get(t)
+            .filter(|(_, issued)| issued.elapsed() < ACCESS_TOKEN_LIFETIME)
+            .map(|(user, _)| user.clone())
+    });
+    match user {
+        Some(user) => json_response(StatusCode::OK, user.claims().to_string()),
+        None => HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
+            .body("Unauthorized"),
+    }
+}
+
+pub(super) fn basic_auth(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}

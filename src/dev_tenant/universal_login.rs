@@ -1,0 +1,236 @@
+//! Universal Login: `/authorize` parks the request and shows the tenant's form (`/u/login`);
+//! the form checks the credentials and sends the browser back to the app with a code.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use url::Url;
+
+use super::lock::redeem_ticket;
+use super::pages::{html, login_expired, page_error, redirect};
+use super::state::{
+    insert_swept, random_token, AuthorizeQuery, AuthorizeRequest, DevUser, Grant, TenantState,
+    CODE_LIFETIME, LOGIN_LIFETIME,
+};
+
+/// `/authorize`: checks the client and redirect URI (a bad one gets a page, never a redirect),
+/// then parks the request and shows the login form, as Auth0 does with `/u/login?state=`.
+pub(super) async fn authorize(
+    tenant: web::Data<TenantState>,
+    req: HttpRequest,
+    query: web::Query<AuthorizeQuery>,
+) -> HttpResponse {
+    tenant.counters.authorize.fetch_add(1, Ordering::Relaxed);
+    let q = query.into_inner();
+    if q.client_id.as_deref() != Some(tenant.client_id.as_str()) {
+        return page_error(
+            StatusCode::BAD_REQUEST,
+            "Unknown client",
+            "No application with this client_id is registered with this tenant.",
+        );
+    }
+    let registered = &tenant.registration.callback_url;
+    let redirect_uri = match q.redirect_uri.as_deref().map(Url::parse) {
+        Some(Ok(uri)) if &uri == registered => uri,
+        _ => {
+            return page_error(
+                StatusCode::BAD_REQUEST,
+                "Callback URL mismatch",
+                &format!("The redirect_uri is not in the application's Allowed Callback URLs (it allows {registered})."),
+            )
+        }
+    };
+    let back_with_error = |error: &str, description: &str| {
+        back_to_app(
+            &redirect_uri,
+            Outcome::Error(error, description),
+            q.state.as_deref(),
+        )
+    };
+    if q.response_type.as_deref() != Some("code") {
+        return back_with_error(
+            "unsupported_response_type",
+            "Only response_type=code is supported here.",
+        );
+    }
+    if !q
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .any(|s| s == "openid")
+    {
+        return back_with_error("invalid_scope", "The scope must include openid.");
+    }
+    if q.code_challenge.is_some() && q.code_challenge_method.as_deref() != Some("S256") {
+        return back_with_error(
+            "invalid_request",
+            "Only code_challenge_method=S256 is supported here.",
+        );
+    }
+    if let Some(ticket) = &q.login_ticket {
+        return redeem_ticket(&tenant, &req, ticket, redirect_uri, &q);
+    }
+    let login_state = random_token(24);
+    let request = AuthorizeRequest::new(redirect_uri, &q);
+    insert_swept(&tenant.logins, login_state.clone(), request, |r| {
+        r.started.elapsed() < LOGIN_LIFETIME
+    });
+    redirect(&format!("/u/login?state={login_state}"))
+}
+
+#[derive(Template)]
+#[template(path = "dev_tenant/login.html")]
+pub(super) struct LoginPage<'a> {
+    client_name: &'a str,
+    state: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+
+#[derive(Deserialize)]
+pub(super) struct LoginFormQuery {
+    state: String,
+}
+
+pub(super) async fn login_form(
+    tenant: web::Data<TenantState>,
+    query: web::Query<LoginFormQuery>,
+) -> HttpResponse {
+    let known = tenant
+        .logins
+        .lock()
+        .expect("lock")
+        .contains_key(&query.state);
+    if !known {
+        return login_expired();
+    }
+    let page = LoginPage {
+        client_name: &tenant.registration.client_name,
+        state: &query.state,
+        email: "",
+        error: None,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginSubmit {
+    state: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// The credentials rule: any plausible email address with any non-empty password.
+pub(super) fn check_credentials(email: &str, password: &str) -> Result<(), &'static str> {
+    let email = email.trim();
+    let plausible = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !email.chars().any(char::is_whitespace)
+        && email.len() <= 254;
+    if !plausible {
+        return Err("Enter a valid email address.");
+    }
+    if password.is_empty() {
+        return Err("Enter a password (any non-empty password works here).");
+    }
+    Ok(())
+}
+
+pub(super) async fn login_submit(
+    tenant: web::Data<TenantState>,
+    form: web::Form<LoginSubmit>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let request = {
+        let logins = tenant.logins.lock().expect("lock");
+        logins.get(&form.state).cloned()
+    };
+    let Some(request) = request.filter(|r| r.started.elapsed() < LOGIN_LIFETIME) else {
+        return login_expired();
+    };
+    let state = request.state.as_deref();
+    if form.action == "cancel" {
+        tenant.logins.lock().expect("lock").remove(&form.state);
+        let cancelled = Outcome::Error("access_denied", "The user cancelled the login.");
+        back_to_app(&request.redirect_uri, cancelled, state)
+    } else {
+        if let Err(problem) = check_credentials(&form.email, &form.password) {
+            let page = LoginPage {
+                client_name: &tenant.registration.client_name,
+                state: &form.state,
+                email: &form.email,
+                error: Some(problem),
+            };
+            return html(StatusCode::BAD_REQUEST, page.render());
+        }
+        tenant.logins.lock().expect("lock").remove(&form.state);
+        let user = DevUser::from_email(&tenant.issuer, &form.email);
+        let code = issue_code(&tenant, &request, user);
+        back_to_app(&request.redirect_uri, Outcome::Code(&code), state)
+    }
+}
+
+/// How an authorization request ended.
+pub(super) enum Outcome<'a> {
+    Code(&'a str),
+    /// An OAuth error code and its description.
+    Error(&'a str, &'a str),
+}
+
+/// Back to the app's (registered) `redirect_uri` with the outcome and the app's `state`.
+pub(super) fn back_to_app(redirect_uri: &Url, outcome: Outcome<'_>, state: Option<&str>) -> HttpResponse {
+    let mut target = redirect_uri.clone();
+    {
+        let mut query = target.query_pairs_mut();
+        match outcome {
+            Outcome::Code(code) => query.append_pair("code", code),
+            Outcome::Error(error, description) => query
+                .append_pair("error", error)
+                .append_pair("error_description", description),
+        };
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+    }
+    redirect(target.as_str())
+}
+
+/// A single-use code for `user`, bound to the request's redirect URI, nonce and PKCE challenge.
+pub(super) fn issue_code(tenant: &TenantState, request: &AuthorizeRequest, user: DevUser) -> String {
+    let code = random_token(32);
+    let grant = Grant {
+        redirect_uri: request.redirect_uri.to_string(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        user,
+        issued: Instant::now(),
+    };
+    insert_swept(&tenant.codes, code.clone(), grant, |g| {
+        g.issued.elapsed() < CODE_LIFETIME
+    });
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_credentials;
+
+    #[test]
+    fn any_email_with_any_non_empty_password_is_accepted() {
+        assert!(check_credentials("a@b", "x").is_ok());
+        assert!(check_credentials("ada@example.com", "").is_err());
+        assert!(check_credentials("not-an-email", "x").is_err());
+        assert!(check_credentials("a b@c", "x").is_err());
+        assert!(check_credentials("@c", "x").is_err());
+    }
+}
