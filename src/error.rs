@@ -15,22 +15,25 @@ use crate::layout::PageContext;
 /// A page handler's failure. The cause is logged; the page says only what is safe.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    #[error("database: {0}")]
+    #[error("the database failed")]
     Database(#[from] sqlx::Error),
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("a template failed to render")]
+    Template(#[from] askama::Error),
+    #[error("a header value was invalid")]
+    Header(#[from] actix_web::http::header::InvalidHeaderValue),
 }
 
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             PageError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
-            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Template(_) | PageError::Header(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::error!(reason = %self, "page failed");
+        let reason: &(dyn std::error::Error + 'static) = self;
+        tracing::error!(reason, "page failed");
         HttpResponse::build(self.status_code())
             .content_type("text/plain; charset=utf-8")
             .body("Something went wrong on our side.")

@@ -99,9 +99,7 @@ struct LogoutPage {
 
 /// Renders a page; pages vary with the session, so no cache keeps them.
 pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
-    let body = page
-        .render()
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let body = page.render()?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -149,7 +147,7 @@ async fn home(
     if let Some(csp) = csp {
         response.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,
-            header::HeaderValue::from_str(&csp).map_err(|e| PageError::Internal(e.to_string()))?,
+            header::HeaderValue::from_str(&csp).map_err(PageError::from)?,
         );
     }
     Ok(response)

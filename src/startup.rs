@@ -142,7 +142,8 @@ impl Application {
         let warm = auth0.clone();
         actix_web::rt::spawn(async move {
             if let Err(e) = warm.warm_up().await {
-                tracing::warn!(reason = %e, "auth0: tenant not reachable yet; login will retry");
+                let reason: &(dyn std::error::Error + 'static) = &e;
+                tracing::warn!(reason, "auth0: tenant not reachable yet; login will retry");
             }
         });
 

@@ -6,8 +6,7 @@ use std::future::ready;
 
 use futures_util::future::LocalBoxFuture;
 
-use super::client::Auth0Profile;
-use super::user::AuthUser;
+use super::user::{Auth0Profile, AuthUser};
 
 /// Whatever went wrong in a backend: it fails the login with a 503 page, and is logged.
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;

@@ -27,10 +27,11 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::error::Auth0Error;
-use super::http::HttpClient;
+use super::error::{Auth0Error, UpstreamError};
+use super::http::{HttpClient, HttpError};
 use super::settings::Auth0Settings;
 use super::transaction::PendingLogin;
+use super::user::Auth0Profile;
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf`.
 pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
@@ -89,34 +90,6 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
-/// The user as the tenant vouched for them: the validated claims of one login.
-#[derive(Debug, Clone, Serialize)]
-pub struct Auth0Profile {
-    /// The issuer that vouched for the user (`iss`, e.g. `https://your-tenant.us.auth0.com/`).
-    /// A `sub` is unique only within its issuer (OIDC Core §2): key users by both.
-    pub issuer: String,
-    /// The subject identifier (`sub`), the same in the ID token and userinfo.
-    pub sub: String,
-    /// The email address, if the `email` scope was granted.
-    pub email: Option<String>,
-    /// Whether the tenant verified the email address.
-    pub email_verified: Option<bool>,
-    /// The full name (for Auth0 database users, their email address).
-    pub name: Option<String>,
-    /// The nickname (Auth0: the email's local part by default).
-    pub nickname: Option<String>,
-    /// The picture URL as the tenant sent it: check its scheme before use.
-    pub picture: Option<String>,
-    /// The given name.
-    pub given_name: Option<String>,
-    /// The family name.
-    pub family_name: Option<String>,
-    /// The locale (a BCP 47 language tag).
-    pub locale: Option<String>,
-    /// Every claim userinfo returned, as JSON.
-    pub claims: serde_json::Value,
-}
-
 /// What discovery found, with the key set as last fetched.
 struct Provider {
     client: OidcClient,
@@ -138,7 +111,7 @@ struct Fetches {
     /// When the key set was last refetched for an unknown key id.
     keys_refetched: Option<Instant>,
     /// When discovery last failed, and why.
-    discovery_failed: Option<(Instant, String)>,
+    discovery_failed: Option<(Instant, UpstreamError)>,
 }
 
 impl Auth0Client {
@@ -197,7 +170,7 @@ impl Auth0Client {
         let token = provider
             .client
             .exchange_code(AuthorizationCode::new(code))
-            .map_err(|e| Auth0Error::Unavailable(e.to_string()))?
+            .map_err(|e| unavailable("the code exchange", e))?
             .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
             .request_async(&http)
             .await
@@ -213,7 +186,7 @@ impl Auth0Client {
         let userinfo: UserInfoClaims = provider
             .client
             .user_info(token.access_token().clone(), Some(subject))
-            .map_err(|e| Auth0Error::Unavailable(e.to_string()))?
+            .map_err(|e| unavailable("the userinfo call", e))?
             .request_async(&http)
             .await
             .map_err(userinfo_error)?;
@@ -292,13 +265,16 @@ impl Auth0Client {
         if let Some(provider) = self.cached() {
             return Ok(provider);
         }
-        if let Some((at, reason)) = &fetches.discovery_failed {
+        if let Some((at, source)) = &fetches.discovery_failed {
             if at.elapsed() < DISCOVERY_RETRY_AFTER {
-                return Err(Auth0Error::Unavailable(format!(
-                    "{reason} ({} ms ago; retried after {} s)",
-                    at.elapsed().as_millis(),
-                    DISCOVERY_RETRY_AFTER.as_secs()
-                )));
+                return Err(Auth0Error::Unavailable {
+                    during: format!(
+                        "discovery, failed {} ms ago (retried after {} s)",
+                        at.elapsed().as_millis(),
+                        DISCOVERY_RETRY_AFTER.as_secs()
+                    ),
+                    source: source.clone(),
+                });
             }
         }
         match self.discover().await {
@@ -309,7 +285,9 @@ impl Auth0Client {
                 Ok(provider)
             }
             Err(e) => {
-                fetches.discovery_failed = Some((Instant::now(), e.to_string()));
+                if let Auth0Error::Unavailable { source, .. } = &e {
+                    fetches.discovery_failed = Some((Instant::now(), source.clone()));
+                }
                 Err(e)
             }
         }
@@ -324,7 +302,7 @@ impl Auth0Client {
         let issuer = IssuerUrl::from_url(self.settings.issuer.clone());
         let metadata = CoreProviderMetadata::discover_async(issuer, &http)
             .await
-            .map_err(|e| Auth0Error::Unavailable(format!("discovery failed: {e}")))?;
+            .map_err(|e| unavailable("discovery", e))?;
         let jwks_url = metadata.jwks_uri().clone();
         let jwks = metadata.jwks().clone();
         let redirect = RedirectUrl::from_url(self.settings.callback_url.clone());
@@ -367,7 +345,7 @@ impl Auth0Client {
         let http = |request| self.http.execute(request);
         let jwks = JsonWebKeySet::fetch_async(&current.jwks_url, &http)
             .await
-            .map_err(|e| Auth0Error::Unavailable(format!("key set refetch failed: {e}")))?;
+            .map_err(|e| unavailable("refetching the key set", e))?;
         tracing::info!("auth0: key set refetched for an unknown key id");
         let fresh = Arc::new(Provider {
             client: current.client.clone(),
@@ -449,8 +427,15 @@ fn localized<T: std::ops::Deref<Target = String>>(
         .map(|v| v.to_string())
 }
 
-fn token_error<RE: std::error::Error + 'static>(
-    error: RequestTokenError<RE, StandardErrorResponse<CoreErrorResponseType>>,
+fn unavailable(during: &str, e: impl std::error::Error + Send + Sync + 'static) -> Auth0Error {
+    Auth0Error::Unavailable {
+        during: during.to_owned(),
+        source: Arc::new(e),
+    }
+}
+
+fn token_error(
+    error: RequestTokenError<HttpError, StandardErrorResponse<CoreErrorResponseType>>,
 ) -> Auth0Error {
     match error {
         RequestTokenError::ServerResponse(response) => Auth0Error::TokenRejected(format!(
@@ -461,7 +446,7 @@ fn token_error<RE: std::error::Error + 'static>(
                 .map(String::as_str)
                 .unwrap_or("")
         )),
-        RequestTokenError::Request(e) => Auth0Error::TokenEndpoint(error_chain(&e)),
+        RequestTokenError::Request(e) => Auth0Error::TokenEndpointUnreachable(e),
         // The body may hold tokens: name where parsing failed, never the bytes.
         RequestTokenError::Parse(e, _body) => {
             Auth0Error::TokenEndpoint(format!("unreadable response at `{}`", e.path()))
@@ -470,27 +455,16 @@ fn token_error<RE: std::error::Error + 'static>(
     }
 }
 
-fn userinfo_error<RE: std::error::Error + 'static>(error: UserInfoError<RE>) -> Auth0Error {
+fn userinfo_error(error: UserInfoError<HttpError>) -> Auth0Error {
     match error {
         UserInfoError::ClaimsVerification(e) => Auth0Error::InvalidUserInfo(e.to_string()),
         UserInfoError::Parse(e) => {
             Auth0Error::InvalidUserInfo(format!("unreadable claims at `{}`", e.path()))
         }
-        UserInfoError::Request(e) => Auth0Error::UserInfoEndpoint(error_chain(&e)),
+        UserInfoError::Request(e) => Auth0Error::UserInfoEndpointUnreachable(e),
         UserInfoError::Response(status, _body, message) => {
             Auth0Error::UserInfoEndpoint(format!("status {status}: {message}"))
         }
         other => Auth0Error::UserInfoEndpoint(other.to_string()),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -2,9 +2,10 @@
 //! django-auth0's `context_processors.auth0`. It never holds the client secret.
 
 use actix_session::SessionExt;
-use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use super::error::Auth0Error;
 use super::extractor::{current_user, AuthUser, CheckedUser};
 use super::session::AuthSession;
 use super::{Auth0, LOGIN_PATH, LOGOUT_PATH};
@@ -44,16 +45,16 @@ impl Auth0Context {
             .extensions()
             .get::<CheckedUser>()
             .and_then(|checked| checked.0.clone());
-        Self::with_user(req, user)
+        Self::with_user(req, user).ok()
     }
 
-    fn with_user(req: &HttpRequest, user: Option<AuthUser>) -> Option<Self> {
-        let auth0 = req.app_data::<web::Data<Auth0>>()?;
+    fn with_user(req: &HttpRequest, user: Option<AuthUser>) -> Result<Self, Auth0Error> {
+        let auth0 = Auth0::of(req)?;
         let settings = auth0.settings();
         let csrf_token = user
             .as_ref()
             .and_then(|_| AuthSession(&req.get_session()).csrf_token());
-        Some(Self {
+        Ok(Self {
             client_id: settings.client_id.clone(),
             domain: settings.domain.clone(),
             callback_url: settings.callback_url.to_string(),
@@ -77,9 +78,7 @@ impl FromRequest for Auth0Context {
         let req = req.clone();
         Box::pin(async move {
             let user = current_user(&req).await?;
-            Self::with_user(&req, user).ok_or_else(|| {
-                actix_web::error::ErrorInternalServerError("the auth0 module is not mounted")
-            })
+            Ok(Self::with_user(&req, user)?)
         })
     }
 }

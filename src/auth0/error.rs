@@ -5,8 +5,18 @@
 //! The module renders no pages: an error response is plain text and carries a [`PublicError`] in
 //! its extensions, so the host app can render it through its own layout (this app does so in its `error` module).
 
+use std::sync::Arc;
+
+use actix_session::SessionInsertError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+
+use super::backend::BackendError;
+use super::http::HttpError;
+
+/// Why the tenant could not be reached or used; shared, as one failed discovery answers every
+/// login that waited for it.
+pub type UpstreamError = Arc<dyn std::error::Error + Send + Sync>;
 
 /// What the host needs to render an error page: safe to show to anyone.
 #[derive(Debug, Clone)]
@@ -51,14 +61,23 @@ pub enum Auth0Error {
         /// What `error` said (logged escaped, never shown).
         error: String,
     },
-    #[error("the tenant is unreachable: {0}")]
-    /// Discovery or the key set could not be fetched.
-    Unavailable(String),
+    #[error("the tenant is unavailable: {during}")]
+    /// Discovery or the key set could not be fetched (or discovery lacks an endpoint).
+    Unavailable {
+        /// What the module was doing, e.g. "discovery".
+        during: String,
+        /// Why.
+        #[source]
+        source: UpstreamError,
+    },
     #[error("the token endpoint refused the code: {0}")]
     /// The token endpoint refused the code (an OAuth error such as `invalid_grant`).
     TokenRejected(String),
-    #[error("the token endpoint failed: {0}")]
-    /// The token endpoint failed, hung, lied, or answered too much.
+    #[error("the token endpoint could not be reached")]
+    /// The token endpoint hung, refused the connection, or answered too much.
+    TokenEndpointUnreachable(#[source] HttpError),
+    #[error("the token endpoint answered badly: {0}")]
+    /// The token endpoint's answer was not a usable token response.
     TokenEndpoint(String),
     #[error("the ID token is invalid: {0}")]
     /// The ID token failed validation.
@@ -66,21 +85,27 @@ pub enum Auth0Error {
     #[error("the userinfo response is invalid: {0}")]
     /// Userinfo was for another subject, or its claims had the wrong types.
     InvalidUserInfo(String),
+    #[error("the userinfo endpoint could not be reached")]
+    /// The userinfo endpoint hung, refused the connection, or answered too much.
+    UserInfoEndpointUnreachable(#[source] HttpError),
     #[error("the userinfo endpoint failed: {0}")]
-    /// The userinfo endpoint failed or hung.
+    /// The userinfo endpoint answered with an error.
     UserInfoEndpoint(String),
-    #[error("the app could not store the login: {0}")]
+    #[error("the app's backend failed")]
     /// The app's backend failed to record the login or check the session.
-    Backend(String),
+    Backend(#[source] BackendError),
     #[error("the logout request carried no CSRF token")]
     /// `POST /logout` without the form's CSRF token (no body, or no `csrf` field).
     CsrfMissing,
     #[error("the logout form's CSRF token is wrong or stale")]
     /// The logout form's CSRF token did not match this session's.
     Csrf,
-    #[error("the session could not be written: {0}")]
-    /// The session could not be read or written.
-    Session(String),
+    #[error("the session could not be written")]
+    /// The session could not be written.
+    Session(#[from] SessionInsertError),
+    #[error("the auth0 module is not mounted (auth0::configure)")]
+    /// An extractor or the Lock widget was used in an app that did not mount the module.
+    NotMounted,
 }
 
 const TRY_AGAIN: &str = "Go back to the home page and log in again.";
@@ -107,7 +132,7 @@ impl Auth0Error {
                 "If you cancelled, just log in again. Otherwise check the application's \
                  settings in the Auth0 dashboard (Allowed Callback URLs, connections).",
             ),
-            Unavailable(_) => (
+            Unavailable { .. } => (
                 "Login is unavailable",
                 "The identity provider cannot be reached right now.".to_owned(),
                 "Try again in a moment. If this persists, check AUTH0_DOMAIN and the network.",
@@ -118,12 +143,15 @@ impl Auth0Error {
                     .to_owned(),
                 TRY_AGAIN,
             ),
-            TokenEndpoint(_) | UserInfoEndpoint(_) => (
+            TokenEndpoint(_)
+            | TokenEndpointUnreachable(_)
+            | UserInfoEndpoint(_)
+            | UserInfoEndpointUnreachable(_) => (
                 "Login failed",
                 "The identity provider did not answer properly.".to_owned(),
                 "Try again in a moment.",
             ),
-            Backend(_) | Session(_) => (
+            Backend(_) | Session(_) | NotMounted => (
                 "Login could not be saved",
                 "You were authenticated, but this app could not record the login.".to_owned(),
                 "Try again in a moment.",
@@ -165,16 +193,21 @@ impl ResponseError for Auth0Error {
             }
             Denied { .. } | UnsolicitedError { .. } => StatusCode::BAD_REQUEST,
             InvalidIdToken(_) | InvalidUserInfo(_) => StatusCode::UNAUTHORIZED,
-            TokenEndpoint(_) | UserInfoEndpoint(_) => StatusCode::BAD_GATEWAY,
-            Unavailable(_) | Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
+            TokenEndpoint(_)
+            | TokenEndpointUnreachable(_)
+            | UserInfoEndpoint(_)
+            | UserInfoEndpointUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Unavailable { .. } | Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
             Csrf | CsrfMissing => StatusCode::FORBIDDEN,
-            Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Session(_) | NotMounted => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        tracing::warn!(status = status.as_u16(), reason = %self, "auth0: request refused");
+        // As a `dyn Error`, so the log line carries the whole chain of causes.
+        let reason: &(dyn std::error::Error + 'static) = self;
+        tracing::warn!(status = status.as_u16(), reason, "auth0: request refused");
         let public = self.public();
         let mut response = HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))

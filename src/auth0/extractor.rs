@@ -3,7 +3,7 @@
 
 use actix_session::SessionExt;
 use actix_web::http::{header, StatusCode};
-use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use actix_web::{HttpResponseBuilder, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
@@ -29,14 +29,15 @@ pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, 
     let user = match auth.logged_in() {
         None => None,
         Some(logged_in) => {
-            let auth0 = req
-                .app_data::<web::Data<Auth0>>()
-                .ok_or_else(|| Auth0Error::Session("the auth0 module is not mounted".into()))?;
+            let auth0 = Auth0::of(req)?;
             let now = now();
             if logged_in.is_expired(now, &auth0.settings().session) {
                 tracing::info!(sub = %logged_in.user.sub, "auth0: session expired");
                 if let Err(e) = auth0.backend().logout(&logged_in.user).await {
-                    tracing::warn!(error = %e, "auth0: could not end an expired session");
+                    tracing::warn!(
+                        error = &*e as &dyn std::error::Error,
+                        "auth0: could not end an expired session"
+                    );
                 }
                 session.purge();
                 None
@@ -44,11 +45,10 @@ pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, 
                 .backend()
                 .session_is_active(&logged_in.user)
                 .await
-                .map_err(|e| Auth0Error::Backend(e.to_string()))?
+                .map_err(Auth0Error::Backend)?
             {
                 let user = logged_in.user.clone();
-                auth.touch(logged_in, now, &auth0.settings().session)
-                    .map_err(Auth0Error::Session)?;
+                auth.touch(logged_in, now, &auth0.settings().session)?;
                 Some(user)
             } else {
                 session.purge();

@@ -26,9 +26,7 @@ pub async fn login(
     let next = query.next.as_deref().and_then(local_path);
     let login = PendingLogin::new(next);
     let url = auth0.client().authorize_url(&login).await?;
-    AuthSession(&session)
-        .push_login(login, auth0.settings().login_max_age)
-        .map_err(Auth0Error::Session)?;
+    AuthSession(&session).push_login(login, auth0.settings().login_max_age)?;
     Ok(redirect(url.as_str()))
 }
 
@@ -51,9 +49,7 @@ pub async fn callback(
     let query = query.into_inner();
     let auth = AuthSession(&session);
     let login = match query.state.as_deref() {
-        Some(state) => auth
-            .take_login(state, auth0.settings().login_max_age)
-            .map_err(Auth0Error::Session)?,
+        Some(state) => auth.take_login(state, auth0.settings().login_max_age)?,
         None => None,
     };
     // An error from the tenant wins over anything else in the query, code included. Its words
@@ -83,13 +79,12 @@ pub async fn callback(
         .backend()
         .login(&profile, &session_id)
         .await
-        .map_err(|e| Auth0Error::Backend(e.to_string()))?;
+        .map_err(Auth0Error::Backend)?;
     auth.log_in(AuthUser {
         id,
         sub: profile.sub.clone(),
         session_id,
-    })
-    .map_err(Auth0Error::Session)?;
+    })?;
     tracing::info!(sub = %profile.sub, "auth0: logged in");
     // `next` was normalised when the login started; checked again here, so the value that goes
     // into `Location` is always the value that was checked.
@@ -128,7 +123,7 @@ pub async fn logout(
             Ok(()) => tracing::info!(sub = %user.sub, "auth0: logged out"),
             Err(e) => tracing::error!(
                 sub = %user.sub,
-                error = %e,
+                error = &*e as &dyn std::error::Error,
                 "auth0: logged out in this browser, but the backend could not end the session"
             ),
         }

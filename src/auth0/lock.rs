@@ -9,7 +9,7 @@
 //! the page needs no inline script.
 
 use actix_session::SessionExt;
-use actix_web::{web, HttpRequest};
+use actix_web::HttpRequest;
 use serde_json::json;
 
 use super::error::Auth0Error;
@@ -35,9 +35,7 @@ impl LockWidget {
     /// Opens a login transaction in the session and returns Lock's configuration for it.
     /// `container` is the id of the element Lock renders into (inline mode).
     pub fn open(req: &HttpRequest, container: &str) -> Result<Self, Auth0Error> {
-        let auth0 = req
-            .app_data::<web::Data<Auth0>>()
-            .ok_or_else(|| Auth0Error::Session("the auth0 module is not mounted".into()))?;
+        let auth0 = Auth0::of(req)?;
         let settings = auth0.settings();
         let login = PendingLogin::started(Started::Lock, None);
         let mut params = json!({
@@ -74,9 +72,7 @@ impl LockWidget {
             "domain": settings.domain,
             "options": options,
         });
-        AuthSession(&req.get_session())
-            .push_login(login, settings.login_max_age)
-            .map_err(Auth0Error::Session)?;
+        AuthSession(&req.get_session()).push_login(login, settings.login_max_age)?;
         Ok(Self {
             script_url: settings.lock_url.clone(),
             config_json: script_safe_json(&config),

@@ -75,12 +75,12 @@ use actix_web::web;
 
 pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
 use client::Auth0Client;
-pub use client::Auth0Profile;
 pub use context::Auth0Context;
 pub use error::{Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
 pub use lock::LockWidget;
 pub use settings::{Auth0Settings, ConfigError, SessionLifetime};
+pub use user::Auth0Profile;
 
 /// Where anonymous users are sent to log in.
 pub const LOGIN_PATH: &str = "/login";
@@ -116,6 +116,13 @@ impl Auth0 {
     /// The settings the module runs with.
     pub fn settings(&self) -> &Auth0Settings {
         self.client.settings()
+    }
+
+    /// The module's state in a request's app data; [`Auth0Error::NotMounted`] if the app never
+    /// called [`configure`]. The one place extractors, the context and Lock look it up.
+    pub(crate) fn of(req: &actix_web::HttpRequest) -> Result<&web::Data<Self>, Auth0Error> {
+        req.app_data::<web::Data<Self>>()
+            .ok_or(Auth0Error::NotMounted)
     }
 
     pub(crate) fn client(&self) -> &Auth0Client {

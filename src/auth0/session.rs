@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_session::Session;
+use actix_session::{Session, SessionInsertError};
 use serde::{Deserialize, Serialize};
 
 use super::settings::SessionLifetime;
@@ -63,13 +63,13 @@ impl AuthSession<'_> {
         mut logged_in: LoggedIn,
         now: i64,
         lifetime: &SessionLifetime,
-    ) -> Result<(), String> {
+    ) -> Result<(), SessionInsertError> {
         let granularity = ACTIVITY_GRANULARITY_SECS.min(lifetime.rolling.as_secs() as i64 / 4);
         if now - logged_in.seen_at < granularity.max(1) {
             return Ok(());
         }
         logged_in.seen_at = now;
-        self.0.insert(USER, logged_in).map_err(|e| e.to_string())
+        self.0.insert(USER, logged_in)
     }
 
     pub fn csrf_token(&self) -> Option<String> {
@@ -77,7 +77,7 @@ impl AuthSession<'_> {
     }
 
     /// Logs `user` in: a new session id (no fixation), the user and a fresh logout CSRF token.
-    pub fn log_in(&self, user: AuthUser) -> Result<(), String> {
+    pub fn log_in(&self, user: AuthUser) -> Result<(), SessionInsertError> {
         self.0.renew();
         let now = transaction::now();
         let logged_in = LoggedIn {
@@ -85,9 +85,9 @@ impl AuthSession<'_> {
             logged_in_at: now,
             seen_at: now,
         };
-        self.0.insert(USER, logged_in).map_err(|e| e.to_string())?;
+        self.0.insert(USER, logged_in)?;
         let csrf = openidconnect::CsrfToken::new_random().into_secret();
-        self.0.insert(CSRF, csrf).map_err(|e| e.to_string())
+        self.0.insert(CSRF, csrf)
     }
 
     /// Forgets everything: user, CSRF token and pending logins.
@@ -95,10 +95,14 @@ impl AuthSession<'_> {
         self.0.purge();
     }
 
-    pub fn push_login(&self, login: PendingLogin, max_age: Duration) -> Result<(), String> {
+    pub fn push_login(
+        &self,
+        login: PendingLogin,
+        max_age: Duration,
+    ) -> Result<(), SessionInsertError> {
         let mut pending = self.pending();
         transaction::push(&mut pending, login, max_age.as_secs() as i64);
-        self.0.insert(LOGINS, pending).map_err(|e| e.to_string())
+        self.0.insert(LOGINS, pending)
     }
 
     /// Removes the pending login with this state; `None` if unknown, used or expired.
@@ -106,13 +110,13 @@ impl AuthSession<'_> {
         &self,
         state: &str,
         max_age: Duration,
-    ) -> Result<Option<PendingLogin>, String> {
+    ) -> Result<Option<PendingLogin>, SessionInsertError> {
         let mut pending = self.pending();
         let login = transaction::take(&mut pending, state, max_age.as_secs() as i64);
         if pending.is_empty() {
             self.0.remove(LOGINS);
         } else {
-            self.0.insert(LOGINS, pending).map_err(|e| e.to_string())?;
+            self.0.insert(LOGINS, pending)?;
         }
         Ok(login)
     }

@@ -1,5 +1,6 @@
-//! The user as handlers see them, and as the session remembers them. A leaf: it depends on
-//! nothing else in the module, so the session, the extractors and the backend can all use it.
+//! The types that cross the seam: the profile the tenant vouched for (what a backend gets at
+//! login) and the user as handlers see them. A leaf: it depends on nothing else in the module, so
+//! the session, the extractors, the OIDC client and the backend can all use it.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,3 +19,31 @@ pub struct AuthUser {
 /// The user if one is logged in: for pages that show both faces.
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<AuthUser>);
+
+/// The user as the tenant vouched for them: the validated claims of one login.
+#[derive(Debug, Clone, Serialize)]
+pub struct Auth0Profile {
+    /// The issuer that vouched for the user (`iss`, e.g. `https://your-tenant.us.auth0.com/`).
+    /// A `sub` is unique only within its issuer (OIDC Core §2): key users by both.
+    pub issuer: String,
+    /// The subject identifier (`sub`), the same in the ID token and userinfo.
+    pub sub: String,
+    /// The email address, if the `email` scope was granted.
+    pub email: Option<String>,
+    /// Whether the tenant verified the email address.
+    pub email_verified: Option<bool>,
+    /// The full name (for Auth0 database users, their email address).
+    pub name: Option<String>,
+    /// The nickname (Auth0: the email's local part by default).
+    pub nickname: Option<String>,
+    /// The picture URL as the tenant sent it: check its scheme before use.
+    pub picture: Option<String>,
+    /// The given name.
+    pub given_name: Option<String>,
+    /// The family name.
+    pub family_name: Option<String>,
+    /// The locale (a BCP 47 language tag).
+    pub locale: Option<String>,
+    /// Every claim userinfo returned, as JSON.
+    pub claims: serde_json::Value,
+}

@@ -60,7 +60,10 @@ pub(super) fn redeem_ticket(
 
 /// `/client/{client_id}.js`: the client's settings as JSONP, the way Auth0's CDN serves them to
 /// Lock: one database connection, no signup or password reset (this tenant has neither).
-pub(super) async fn client_settings(tenant: web::Data<TenantState>, path: web::Path<String>) -> HttpResponse {
+pub(super) async fn client_settings(
+    tenant: web::Data<TenantState>,
+    path: web::Path<String>,
+) -> HttpResponse {
     let Some(client_id) = path.strip_suffix(".js") else {
         return HttpResponse::NotFound().finish();
     };
@@ -110,7 +113,11 @@ pub(super) fn from_app_origin(tenant: &TenantState, req: &HttpRequest) -> bool {
 
 /// CORS for the app's origin, with credentials (the tenant's cookie), as Auth0 does for an
 /// application's Allowed Web Origins.
-pub(super) fn with_cors(tenant: &TenantState, req: &HttpRequest, mut response: HttpResponse) -> HttpResponse {
+pub(super) fn with_cors(
+    tenant: &TenantState,
+    req: &HttpRequest,
+    mut response: HttpResponse,
+) -> HttpResponse {
     if from_app_origin(tenant, req) {
         let allowed = app_origin(tenant);
         let headers = response.headers_mut();

@@ -152,8 +152,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth/token", web::post().to(token::token))
     .route("/userinfo", web::get().to(token::userinfo))
     .route("/v2/logout", web::get().to(pages::logout))
-    .route("/client/{client_file}", web::get().to(lock::client_settings))
-    .route("/usernamepassword/challenge", web::post().to(lock::challenge))
+    .route(
+        "/client/{client_file}",
+        web::get().to(lock::client_settings),
+    )
+    .route(
+        "/usernamepassword/challenge",
+        web::post().to(lock::challenge),
+    )
     .route(
         "/usernamepassword/challenge",
         web::method(Method::OPTIONS).to(lock::preflight),

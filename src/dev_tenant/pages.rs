@@ -24,7 +24,10 @@ pub(super) struct LogoutQuery {
 }
 
 /// `/v2/logout`: back to `returnTo` only if it is the registered logout URL, as Auth0 insists.
-pub(super) async fn logout(tenant: web::Data<TenantState>, query: web::Query<LogoutQuery>) -> HttpResponse {
+pub(super) async fn logout(
+    tenant: web::Data<TenantState>,
+    query: web::Query<LogoutQuery>,
+) -> HttpResponse {
     match query.return_to.as_deref().map(Url::parse) {
         None => page_error(
             StatusCode::OK,

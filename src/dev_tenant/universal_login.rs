@@ -92,7 +92,6 @@ pub(super) struct LoginPage<'a> {
     error: Option<&'a str>,
 }
 
-
 #[derive(Deserialize)]
 pub(super) struct LoginFormQuery {
     state: String,
@@ -188,7 +187,11 @@ pub(super) enum Outcome<'a> {
 }
 
 /// Back to the app's (registered) `redirect_uri` with the outcome and the app's `state`.
-pub(super) fn back_to_app(redirect_uri: &Url, outcome: Outcome<'_>, state: Option<&str>) -> HttpResponse {
+pub(super) fn back_to_app(
+    redirect_uri: &Url,
+    outcome: Outcome<'_>,
+    state: Option<&str>,
+) -> HttpResponse {
     let mut target = redirect_uri.clone();
     {
         let mut query = target.query_pairs_mut();
@@ -206,7 +209,11 @@ pub(super) fn back_to_app(redirect_uri: &Url, outcome: Outcome<'_>, state: Optio
 }
 
 /// A single-use code for `user`, bound to the request's redirect URI, nonce and PKCE challenge.
-pub(super) fn issue_code(tenant: &TenantState, request: &AuthorizeRequest, user: DevUser) -> String {
+pub(super) fn issue_code(
+    tenant: &TenantState,
+    request: &AuthorizeRequest,
+    user: DevUser,
+) -> String {
     let code = random_token(32);
     let grant = Grant {
         redirect_uri: request.redirect_uri.to_string(),
