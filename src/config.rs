@@ -255,12 +255,23 @@ mod tests {
     }
 
     #[test]
+    fn a_success_url_on_the_origin_but_with_credentials_is_refused() {
+        let mut vars = REAL.to_vec();
+        vars.push(("AUTH0_SUCCESS_URL", "https://app.example/welcome"));
+        assert!(config(&vars).is_ok(), "the control");
+        vars.pop();
+        vars.push(("AUTH0_SUCCESS_URL", "https://evil.com@app.example/"));
+        assert_eq!(config(&vars).err().unwrap().variable, "AUTH0_SUCCESS_URL");
+    }
+
+    #[test]
     fn a_session_key_that_is_clearly_not_random_is_refused() {
         for key in [
             "a".repeat(64),
             "0123456789".repeat(7),
             "password".repeat(8),
             "abababababcabababababcabababababcabababababcabababababcabababab".into(),
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".into(),
         ] {
             let mut vars = real_without("SESSION_KEY");
             vars.push(("SESSION_KEY", &key));

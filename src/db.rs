@@ -224,7 +224,8 @@ impl SessionCache {
         let Some((profile, expires_at)) =
             session_profile(pool, &user.session_id, profile_id).await?
         else {
-            self.forget(&user.session_id);
+            // Not a revocation here, just a miss: reads under way stay cacheable.
+            self.lock().by_session.remove(&user.session_id);
             return Ok(None);
         };
         let profile = Arc::new(profile);

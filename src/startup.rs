@@ -224,9 +224,10 @@ fn build_server(
                     .default_handler_server(error::render_error_page),
             )
             .wrap(auth0.session_middleware(key.clone()))
+            // Before the session is read, but inside the headers: a 431 carries HSTS too.
+            .wrap(from_fn(limits::request_head))
             .wrap(security_headers(&csp, https))
             .wrap(from_fn(telemetry::log_request))
-            .wrap(from_fn(limits::request_head))
             .app_data(pool.clone())
             .app_data(sessions.clone());
         if let Some(dev_tenant) = &dev_tenant {

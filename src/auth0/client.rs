@@ -277,7 +277,12 @@ impl Auth0Client {
                 });
             }
         }
-        match self.discover().await {
+        // One deadline for the whole discovery (the document, then the key set), so a tenant
+        // that hangs on the second costs one timeout too.
+        let discovered = tokio::time::timeout(super::http::REQUEST_TIMEOUT, self.discover())
+            .await
+            .unwrap_or_else(|elapsed| Err(unavailable("discovery (timed out)", elapsed)));
+        match discovered {
             Ok(provider) => {
                 fetches.discovery_failed = None;
                 let provider = Arc::new(provider);

@@ -221,6 +221,13 @@ impl ResponseError for Auth0Error {
     }
 }
 
+/// Control characters, and the invisible ones that reorder or split a line when shown (line
+/// and paragraph separators, zero-width and bidirectional marks, the byte-order mark).
+fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// `text` as one log line: control characters (CR, LF, ESC...) escaped, so a value from a URL
 /// cannot forge log lines or terminal sequences; cut at 200 characters.
 pub fn printable(text: &str) -> String {
@@ -229,7 +236,7 @@ pub fn printable(text: &str) -> String {
         .chars()
         .take(MAX_CHARS)
         .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
-            if c.is_control() {
+            if is_unprintable(c) {
                 Box::new(c.escape_default())
             } else {
                 Box::new(std::iter::once(c))
@@ -268,6 +275,7 @@ mod tests {
     fn control_characters_are_escaped_for_logs() {
         assert_eq!(printable("a\r\nINFO forged"), "a\\r\\nINFO forged");
         assert_eq!(printable("\u{1b}[31m"), "\\u{1b}[31m");
+        assert_eq!(printable("a\u{2028}b\u{202e}c"), "a\\u{2028}b\\u{202e}c");
         assert_eq!(printable(&"x".repeat(300)).chars().count(), 201);
     }
 }

@@ -17,9 +17,10 @@ use super::{Auth0, LOGIN_PATH};
 #[derive(Clone)]
 pub(crate) struct CheckedUser(pub Option<AuthUser>);
 
-/// The logged-in user of this request: from the session, within its lifetimes, and confirmed
-/// live by the backend. A dead or expired session is purged, so its cookie is cleared; an expired
-/// one is also ended at the backend (its server-side row, where there is one, is deleted).
+/// The logged-in user of this request: from the session, for this tenant and client, within its
+/// lifetimes, not revoked here, and confirmed live by the backend. Otherwise the user is dropped
+/// from the session (the logins in flight stay); an expired session is also ended at the backend
+/// (its server-side row, where there is one, is deleted).
 pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, Auth0Error> {
     if let Some(CheckedUser(user)) = req.extensions().get::<CheckedUser>() {
         return Ok(user.clone());
@@ -30,8 +31,12 @@ pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, 
         None => None,
         Some(logged_in) => {
             let auth0 = Auth0::of(req)?;
+            let settings = auth0.settings();
             let now = now();
-            if logged_in.is_expired(now, &auth0.settings().session) {
+            let live = if !logged_in.is_for(settings) {
+                tracing::info!("auth0: a session of another tenant or client is ignored");
+                false
+            } else if logged_in.is_expired(now, &settings.session) {
                 tracing::info!(sub = %logged_in.user.sub, "auth0: session expired");
                 if let Err(e) = auth0.backend().logout(&logged_in.user).await {
                     tracing::warn!(
@@ -39,19 +44,22 @@ pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, 
                         "auth0: could not end an expired session"
                     );
                 }
-                session.purge();
-                None
-            } else if auth0
-                .backend()
-                .session_is_active(&logged_in.user)
-                .await
-                .map_err(Auth0Error::Backend)?
-            {
+                false
+            } else if auth0.revoked().contains(&logged_in.user.session_id, now) {
+                false
+            } else {
+                auth0
+                    .backend()
+                    .session_is_active(&logged_in.user)
+                    .await
+                    .map_err(Auth0Error::Backend)?
+            };
+            if live {
                 let user = logged_in.user.clone();
-                auth.touch(logged_in, now, &auth0.settings().session)?;
+                auth.touch(logged_in, now, &settings.session)?;
                 Some(user)
             } else {
-                session.purge();
+                auth.forget_user();
                 None
             }
         }

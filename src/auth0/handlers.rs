@@ -80,11 +80,14 @@ pub async fn callback(
         .login(&profile, &session_id)
         .await
         .map_err(Auth0Error::Backend)?;
-    auth.log_in(AuthUser {
-        id,
-        sub: profile.sub.clone(),
-        session_id,
-    })?;
+    auth.log_in(
+        AuthUser {
+            id,
+            sub: profile.sub.clone(),
+            session_id,
+        },
+        auth0.settings(),
+    )?;
     tracing::info!(sub = %profile.sub, "auth0: logged in");
     // `next` was normalised when the login started; checked again here, so the value that goes
     // into `Location` is always the value that was checked.
@@ -118,8 +121,12 @@ pub async fn logout(
     if !secure_eq(&expected, &posted) {
         return Err(Auth0Error::Csrf);
     }
-    if let Some(user) = auth.user() {
-        match auth0.backend().logout(&user).await {
+    if let Some(logged_in) = auth.logged_in() {
+        let user = &logged_in.user;
+        auth0
+            .revoked()
+            .revoke(&user.session_id, &logged_in, &auth0.settings().session);
+        match auth0.backend().logout(user).await {
             Ok(()) => tracing::info!(sub = %user.sub, "auth0: logged out"),
             Err(e) => tracing::error!(
                 sub = %user.sub,

@@ -63,6 +63,7 @@ mod handlers;
 mod http;
 pub mod lock;
 pub mod redirect;
+mod revoked;
 mod session;
 pub mod settings;
 mod transaction;
@@ -97,6 +98,8 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-auth0_session";
 pub struct Auth0 {
     client: Auth0Client,
     backend: Box<dyn Auth0Backend>,
+    /// Sessions logged out in this process (for every backend).
+    revoked: revoked::RevokedSessions,
     /// Derived from the settings once, not per page.
     lock_csp: String,
     lock_configuration_base_url: Option<String>,
@@ -110,6 +113,7 @@ impl Auth0 {
             lock_configuration_base_url: settings.lock_configuration_base_url(),
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
+            revoked: revoked::RevokedSessions::default(),
         })
     }
 
@@ -127,6 +131,10 @@ impl Auth0 {
 
     pub(crate) fn client(&self) -> &Auth0Client {
         &self.client
+    }
+
+    pub(crate) fn revoked(&self) -> &revoked::RevokedSessions {
+        &self.revoked
     }
 
     pub(crate) fn backend(&self) -> &dyn Auth0Backend {
@@ -216,6 +224,14 @@ fn not_random(key: &[u8]) -> Option<&'static str> {
     let period = (1..=key.len() / 2).find(|&p| key[p..].iter().zip(key).all(|(a, b)| a == b));
     if period.is_some() {
         return Some("it repeats a short pattern");
+    }
+    // Characters in alphabetical order (`ABCD...`, `0123...`): a quarter of the pairs at most.
+    let ascending = key
+        .windows(2)
+        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .count();
+    if ascending * 4 > key.len() {
+        return Some("it runs through the alphabet in order");
     }
     let mut seen = [false; 256];
     key.iter().for_each(|&b| seen[b as usize] = true);

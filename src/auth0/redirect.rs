@@ -28,8 +28,18 @@ pub fn local_path(raw: &str) -> Option<String> {
     }
     let normalised = normalise(raw)?;
     let is_fixpoint = normalise(&normalised).as_deref() == Some(normalised.as_str());
-    (starts_with_one_slash(&normalised) && is_fixpoint && normalised.len() <= MAX_NEXT_BYTES)
+    (starts_with_one_slash(&normalised)
+        && is_fixpoint
+        && !has_encoded_separator(&normalised)
+        && normalised.len() <= MAX_NEXT_BYTES)
         .then_some(normalised)
+}
+
+/// Encoded `/`, `\` or NUL: harmless to a browser, but one decoding step in front of the app (a
+/// proxy that normalises, a redirect that adds a slash) turns `/%2f/evil.com` into `//evil.com`.
+fn has_encoded_separator(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    ["%2f", "%5c", "%00"].iter().any(|e| lower.contains(e))
 }
 
 /// `raw` resolved on a placeholder origin: its path and query, or `None` if it left the origin.
@@ -98,6 +108,10 @@ mod tests {
             "/a/..//evil.com",
             "/a/b/../..//evil.com",
             "/..//evil.com/path?q=1",
+            "/%2f/evil.com",
+            "/%5c%5cevil.com",
+            "/.%2e/%2F/evil.com",
+            "/a%00b",
         ] {
             assert_eq!(local_path(raw), None, "{raw:?}");
         }
@@ -168,6 +182,8 @@ mod tests {
                     prop_assert!(next.starts_with('/'));
                     prop_assert!(!next.starts_with("//") && !next.starts_with("/\\"));
                     prop_assert!(next.bytes().all(|b| b.is_ascii_graphic()), "{:?}", next);
+                    let lower = next.to_ascii_lowercase();
+                    prop_assert!(!lower.contains("%2f") && !lower.contains("%5c"), "{:?}", next);
                     prop_assert_eq!(local_path(&next), Some(next.clone()), "a fixpoint");
                 }
             }

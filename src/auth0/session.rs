@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_session::{Session, SessionInsertError};
 use serde::{Deserialize, Serialize};
 
-use super::settings::SessionLifetime;
+use super::settings::{Auth0Settings, SessionLifetime};
 use super::transaction::{self, PendingLogin};
 use super::user::AuthUser;
 
@@ -29,9 +29,19 @@ pub struct LoggedIn {
     pub logged_in_at: i64,
     /// Unix seconds of the last request that used the session (to a minute).
     pub seen_at: i64,
+    /// The issuer that logged the user in: a cookie from another tenant (sharing `SESSION_KEY`,
+    /// say staging and production) is not a login here.
+    pub iss: String,
+    /// The client the login was for, likewise.
+    pub aud: String,
 }
 
 impl LoggedIn {
+    /// Whether this login came from the tenant and client of `settings`.
+    pub fn is_for(&self, settings: &Auth0Settings) -> bool {
+        self.iss == settings.issuer.as_str() && self.aud == settings.client_id
+    }
+
     /// Whether the session is past its absolute lifetime or sat idle too long at `now`.
     pub fn is_expired(&self, now: i64, lifetime: &SessionLifetime) -> bool {
         let older_than = |since: i64, limit: Duration| now - since > limit.as_secs() as i64;
@@ -47,11 +57,6 @@ impl LoggedIn {
 pub struct AuthSession<'a>(pub &'a Session);
 
 impl AuthSession<'_> {
-    /// The user this session logged in, not yet checked with the backend (use the extractors).
-    pub fn user(&self) -> Option<AuthUser> {
-        self.logged_in().map(|l| l.user)
-    }
-
     /// The user with the login's times, not yet checked (see [`LoggedIn::is_expired`]).
     pub fn logged_in(&self) -> Option<LoggedIn> {
         self.0.get(USER).ok().flatten()
@@ -77,13 +82,19 @@ impl AuthSession<'_> {
     }
 
     /// Logs `user` in: a new session id (no fixation), the user and a fresh logout CSRF token.
-    pub fn log_in(&self, user: AuthUser) -> Result<(), SessionInsertError> {
+    pub fn log_in(
+        &self,
+        user: AuthUser,
+        settings: &Auth0Settings,
+    ) -> Result<(), SessionInsertError> {
         self.0.renew();
         let now = transaction::now();
         let logged_in = LoggedIn {
             user,
             logged_in_at: now,
             seen_at: now,
+            iss: settings.issuer.to_string(),
+            aud: settings.client_id.clone(),
         };
         self.0.insert(USER, logged_in)?;
         let csrf = openidconnect::CsrfToken::new_random().into_secret();
@@ -93,6 +104,15 @@ impl AuthSession<'_> {
     /// Forgets everything: user, CSRF token and pending logins.
     pub fn log_out(&self) {
         self.0.purge();
+    }
+
+    /// Forgets the user of a dead or expired session but keeps the logins in flight: a page
+    /// that then opens a Lock transaction (or a Universal Login started before) still works.
+    /// (A purged session ignores later writes.)
+    pub fn forget_user(&self) {
+        self.0.remove(USER);
+        self.0.remove(CSRF);
+        self.0.renew();
     }
 
     pub fn push_login(

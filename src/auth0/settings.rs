@@ -306,12 +306,24 @@ impl AppSettings {
                 ),
             ));
         }
+        let absolute = duration(lookup, "SESSION_ABSOLUTE_DURATION")?
+            .unwrap_or(SessionLifetime::DEFAULT.absolute);
+        let rolling = duration(lookup, "SESSION_ROLLING_DURATION")?;
         let session = SessionLifetime {
-            absolute: duration(lookup, "SESSION_ABSOLUTE_DURATION")?
-                .unwrap_or(SessionLifetime::DEFAULT.absolute),
-            rolling: duration(lookup, "SESSION_ROLLING_DURATION")?
-                .unwrap_or(SessionLifetime::DEFAULT.rolling),
+            absolute,
+            // Unset: the default, but never longer than the absolute lifetime.
+            rolling: rolling.unwrap_or(SessionLifetime::DEFAULT.rolling.min(absolute)),
         };
+        if session.rolling > session.absolute {
+            return Err(ConfigError::new(
+                "SESSION_ROLLING_DURATION",
+                format!(
+                    "must not be longer than SESSION_ABSOLUTE_DURATION ({} s), got {} s",
+                    session.absolute.as_secs(),
+                    session.rolling.as_secs()
+                ),
+            ));
+        }
         Ok(Self {
             callback_url,
             success_url,
@@ -357,7 +369,12 @@ impl SessionLifetime {
     };
 }
 
-/// A duration variable: whole seconds (`3600`), or a number with `s`, `m`, `h` or `d` (`12h`).
+/// The longest session lifetime accepted: 400 days, the most browsers keep a cookie
+/// (RFC 6265bis §5.5).
+pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(400 * 86_400);
+
+/// A duration variable: whole seconds (`3600`), or a number with `s`, `m`, `h` or `d` (`12h`),
+/// from one second to [`MAX_SESSION_LIFETIME`].
 fn duration(
     lookup: &dyn Fn(&str) -> Option<String>,
     name: &'static str,
@@ -381,13 +398,14 @@ fn duration(
         .ok()
         .filter(|n| *n > 0 && scale > 0)
         .and_then(|n| n.checked_mul(scale))
+        .filter(|secs| *secs <= MAX_SESSION_LIFETIME.as_secs())
         .map(|secs| Some(Duration::from_secs(secs)))
         .ok_or_else(|| {
             ConfigError::new(
                 name,
                 format!(
                     "expects a positive number of seconds, or a number with s, m, h or d \
-                     (e.g. `3600`, `30m`, `7d`), got `{raw}`"
+                     (e.g. `3600`, `30m`, `7d`), at most 400d, got `{raw}`"
                 ),
             )
         })
@@ -468,6 +486,14 @@ pub fn check_callback_url(callback: &Url, reserved: &[&str]) -> Result<(), Confi
         ));
     }
     let path = callback.path();
+    // The router decodes most escapes before matching (`/%6Cogin` is `/login`): a callback path
+    // needs none, so none is allowed.
+    if path.contains('%') {
+        return Err(ConfigError::new(
+            "AUTH0_CALLBACK_URL",
+            format!("its path must not contain percent-escapes, got `{path}`"),
+        ));
+    }
     let taken = reserved.iter().find(|r| match r.strip_suffix('/') {
         Some(prefix) if !prefix.is_empty() => path == prefix || path.starts_with(*r),
         _ => path == **r,
@@ -500,7 +526,13 @@ fn check_success_url(success_url: &str, callback_url: Option<&Url>) -> Result<St
         return Ok(path);
     }
     match (Url::parse(success_url), callback_url) {
-        (Ok(url), Some(callback)) if url.origin() == callback.origin() => Ok(url.to_string()),
+        (Ok(url), Some(callback))
+            if url.origin() == callback.origin()
+                && url.username().is_empty()
+                && url.password().is_none() =>
+        {
+            Ok(url.to_string())
+        }
         _ => Err(ConfigError::new(
             "AUTH0_SUCCESS_URL",
             format!(
@@ -625,6 +657,7 @@ mod tests {
             "d7",
             "99999999999999999999d",
             "12 h",
+            "401d",
         ] {
             let vars = [("SESSION_ROLLING_DURATION", raw)];
             let err = duration(&lookup(&vars), "SESSION_ROLLING_DURATION").unwrap_err();
@@ -654,7 +687,14 @@ mod tests {
                 .unwrap();
             check_callback_url(&url, &reserved)
         };
-        for taken in ["/", "/login", "/static", "/static/x.css"] {
+        for taken in [
+            "/",
+            "/login",
+            "/static",
+            "/static/x.css",
+            "/%6Cogin",
+            "/%63allback",
+        ] {
             assert_eq!(
                 check(taken).unwrap_err().variable,
                 "AUTH0_CALLBACK_URL",

@@ -2,21 +2,37 @@
 
 use std::process::Command;
 
+/// Runs the binary with only `vars` set; its exit code and stderr. A binary that is still running
+/// after 10 s (it started serving instead of refusing) is killed and reported as such.
 fn run_with(vars: &[(&str, &str)]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_auth0-actix"));
     command
         .current_dir(dir.path())
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap());
+        .env("PATH", std::env::var("PATH").unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     for (k, v) in vars {
         command.env(k, v);
     }
-    let output = command.output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let stderr = reader.join().unwrap();
+            panic!("{vars:?}: the app started instead of refusing to:\n{stderr}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (code, reader.join().unwrap())
 }
 
 #[test]

@@ -147,7 +147,8 @@ pub async fn dev_tenant_for(
 }
 
 /// The auth0 module mounted on its own (no database: a `from_fn` backend) against a dev tenant,
-/// with its settings adjusted by `tweak`. `/me` answers the user's `sub`. Returns the app's home.
+/// with its settings adjusted by `tweak`. `/me` answers the user's `sub`, `/csrf` the logout
+/// form's token. Returns the app's home.
 pub async fn spawn_module_app(tweak: impl FnOnce(&mut Auth0Settings)) -> (Url, DevTenant) {
     use actix_web::{web, App, HttpResponse, HttpServer};
     use auth0_actix::auth0::{self, Auth0, AuthUser};
@@ -163,6 +164,12 @@ pub async fn spawn_module_app(tweak: impl FnOnce(&mut Auth0Settings)) -> (Url, D
             .route(
                 "/me",
                 web::get().to(|u: AuthUser| async move { HttpResponse::Ok().body(u.sub) }),
+            )
+            .route(
+                "/csrf",
+                web::get().to(|ctx: auth0::Auth0Context| async move {
+                    HttpResponse::Ok().body(ctx.csrf_token.unwrap_or_default())
+                }),
             )
     })
     .workers(1)

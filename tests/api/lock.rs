@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_is_redirect_to, location, query_param, spawn_app, TestApp};
 
 /// The JSON in the home page's `#lock-config` block.
-async fn lock_config(app: &TestApp) -> Value {
+pub async fn lock_config(app: &TestApp) -> Value {
     let html = app.get("/").await.text().await.unwrap();
     let start = html
         .find(r#"<script type="application/json" id="lock-config">"#)
@@ -19,7 +19,7 @@ async fn lock_config(app: &TestApp) -> Value {
 }
 
 /// `/co/authenticate` as auth0.js sends it, from the app's origin.
-async fn co_authenticate(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn co_authenticate(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     let tenant = app.tenant.clone().unwrap();
     app.client
         .post(tenant.join("/co/authenticate").unwrap())
@@ -37,7 +37,7 @@ async fn co_authenticate(app: &TestApp, email: &str, password: &str) -> reqwest:
 }
 
 /// `/authorize` with a login ticket and the page's auth params, as auth0.js builds it.
-fn authorize_with_ticket(app: &TestApp, config: &Value, ticket: &str) -> url::Url {
+pub fn authorize_with_ticket(app: &TestApp, config: &Value, ticket: &str) -> url::Url {
     let options = &config["options"];
     let params = &options["auth"]["params"];
     let mut url = app.tenant.clone().unwrap().join("/authorize").unwrap();

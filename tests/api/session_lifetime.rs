@@ -12,6 +12,11 @@ use crate::helpers::{client, location, spawn_app_with, spawn_module_app, submit_
 
 /// A browser logged in at a module-only app (a `from_fn` backend: no server-side record).
 async fn logged_in_browser(home: &Url) -> reqwest::Client {
+    logged_in_browser_and_cookie(home).await.0
+}
+
+/// The same, with the session cookie (`name=value`) the login set, to replay elsewhere.
+async fn logged_in_browser_and_cookie(home: &Url) -> (reqwest::Client, String) {
     let browser = client();
     let login = browser
         .get(home.join("/login").unwrap())
@@ -19,11 +24,16 @@ async fn logged_in_browser(home: &Url) -> reqwest::Client {
         .await
         .unwrap();
     let back = submit_tenant_form_in(&browser, &location(&login), "ada@example.com", "pw").await;
-    assert_eq!(
-        browser.get(back).send().await.unwrap().status(),
-        StatusCode::FOUND
-    );
-    browser
+    let done = browser.get(back).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::FOUND);
+    let cookie = done
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("auth0_session="))
+        .expect("a session cookie at login");
+    (browser, cookie.split(';').next().unwrap().to_owned())
 }
 
 async fn me(browser: &reqwest::Client, home: &Url) -> StatusCode {
@@ -113,4 +123,111 @@ async fn bad_lifetimes_are_configuration_errors_naming_the_variable() {
                 .unwrap_or_else(|| panic!("{name}={value} accepted"));
         assert_eq!(err.variable, name);
     }
+}
+
+#[actix_web::test]
+async fn with_a_cookie_only_backend_a_cookie_copied_before_logout_is_dead_after_it() {
+    // `from_fn` keeps no record of sessions: the module remembers the logouts it saw.
+    let (home, _tenant) = spawn_module_app(|_| {}).await;
+    let (browser, cookie) = logged_in_browser_and_cookie(&home).await;
+    let replay = || async {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(home.join("/me").unwrap())
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        replay().await,
+        StatusCode::OK,
+        "the copy works before logout"
+    );
+    let csrf = browser
+        .get(home.join("/csrf").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let logout = browser
+        .post(home.join("/logout").unwrap())
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::FOUND);
+    assert_eq!(replay().await, StatusCode::FOUND, "and is dead after it");
+}
+
+#[actix_web::test]
+async fn a_session_from_another_tenant_sharing_the_key_and_database_is_anonymous() {
+    // Staging and production with the same SESSION_KEY and database: a staging login is not a
+    // production login.
+    let (staging, _t1) = crate::helpers::spawn_app_with_tenant(&[]).await;
+    staging.login_as("ada@example.com").await;
+    let cookie = staging.session_cookie().unwrap();
+    let (production, _t2) =
+        crate::helpers::spawn_app_with_tenant(&[("DATABASE_URL", &staging.database_url)]).await;
+    let at = |app: &crate::helpers::TestApp| {
+        let cookie = cookie.clone();
+        let url = app.url("/profile");
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(at(&staging).await, StatusCode::OK, "the control");
+    assert_eq!(at(&production).await, StatusCode::FOUND);
+}
+
+#[actix_web::test]
+async fn after_a_session_expires_the_home_page_lock_login_still_works() {
+    let app = spawn_app_with(&[("SESSION_ROLLING_DURATION", "2s")]).await;
+    app.login_as("ada@example.com").await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    // The first page after expiry drops the user and opens a Lock transaction in one response.
+    let config = crate::lock::lock_config(&app).await;
+    let response = crate::lock::co_authenticate(&app, "ada@example.com", "pw").await;
+    let ticket: serde_json::Value = response.json().await.unwrap();
+    let authorize =
+        crate::lock::authorize_with_ticket(&app, &config, ticket["login_ticket"].as_str().unwrap());
+    let back = location(&app.get_url(&authorize).await);
+    let landed = app.get_url(&back).await;
+    assert_eq!(
+        landed.status(),
+        StatusCode::FOUND,
+        "{}",
+        landed.text().await.unwrap()
+    );
+    assert_eq!(crate::helpers::location_str(&landed), "/profile");
+}
+
+#[actix_web::test]
+async fn a_rolling_timeout_longer_than_the_absolute_lifetime_is_refused() {
+    let vars = [
+        ("SESSION_ABSOLUTE_DURATION", "1h"),
+        ("SESSION_ROLLING_DURATION", "2h"),
+    ];
+    let err = auth0_actix::config::Config::from_lookup(&|n| {
+        vars.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+    })
+    .err()
+    .unwrap();
+    assert_eq!(err.variable, "SESSION_ROLLING_DURATION");
 }

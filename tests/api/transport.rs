@@ -96,3 +96,22 @@ async fn a_request_head_over_16_kib_gets_431_and_the_server_stays_healthy() {
     );
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn over_https_a_431_carries_hsts_too() {
+    let (app, _tenant) = spawn_app_with_tenant_at("https://app.example/callback", &[]).await;
+    let response = reqwest::Client::new()
+        .get(app.url("/"))
+        .header("x-padding", "p".repeat(17 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    assert!(response
+        .headers()
+        .get("strict-transport-security")
+        .is_some());
+}
