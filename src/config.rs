@@ -6,9 +6,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use actix_web::cookie::Key;
 
-use crate::auth0::settings::{
-    check_callback_url, missing_callback, non_empty, AppSettings, TenantSettings,
-};
+use crate::auth0::env::non_empty;
+use crate::auth0::settings::{AppSettings, TenantSettings};
+use crate::auth0::urls::{check_callback_url, missing_callback};
 use crate::auth0::{self, ConfigError};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
@@ -272,6 +272,8 @@ mod tests {
             "password".repeat(8),
             "abababababcabababababcabababababcabababababcabababababcabababab".into(),
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".into(),
+            // A pattern with many distinct characters, repeated.
+            "q7Wz!kP2@xL9mR".repeat(5),
         ] {
             let mut vars = real_without("SESSION_KEY");
             vars.push(("SESSION_KEY", &key));

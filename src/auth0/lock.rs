@@ -14,11 +14,9 @@ use serde_json::json;
 
 use super::error::Auth0Error;
 use super::session::AuthSession;
+use super::settings::Auth0Settings;
 use super::transaction::{PendingLogin, Started};
 use super::Auth0;
-
-/// Auth0's CDN build of Lock 14, used when `AUTH0_LOCK_URL` is unset.
-pub const DEFAULT_LOCK_URL: &str = "https://cdn.auth0.com/js/lock/14.3.0/lock.min.js";
 
 /// What a page needs to embed Lock.
 #[derive(Debug, Clone)]
@@ -79,6 +77,33 @@ impl LockWidget {
             content_security_policy: auth0.lock_csp.clone(),
         })
     }
+}
+
+/// Where Lock fetches the client's settings and language files: the tenant itself, when it is
+/// not an `*.auth0.com` host (a custom domain or a local tenant); Lock's default otherwise.
+pub fn configuration_base_url(settings: &Auth0Settings) -> Option<String> {
+    let host = settings.issuer.host_str().unwrap_or_default();
+    let on_auth0 = host == "auth0.com" || host.ends_with(".auth0.com");
+    (!on_auth0).then(|| settings.issuer.origin().ascii_serialization())
+}
+
+/// The Content-Security-Policy of a page that embeds Lock: its script, the tenant (client
+/// settings by JSONP, `/co/authenticate`) and, as Lock injects its styles, inline styles.
+pub fn content_security_policy(settings: &Auth0Settings) -> String {
+    let tenant = settings.issuer.origin().ascii_serialization();
+    let lock = url::Url::parse(&settings.lock_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let config = match configuration_base_url(settings) {
+        Some(base) => base,
+        None => "https://*.auth0.com".to_owned(),
+    };
+    format!(
+        "default-src 'self'; script-src 'self' {lock} {config}; connect-src 'self' {tenant}; \
+         img-src 'self' data: https: {tenant}; style-src 'self' 'unsafe-inline'; \
+         frame-src {tenant}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+         form-action 'self' {tenant}"
+    )
 }
 
 /// JSON that can sit inside `<script type="application/json">`: `<`, `>` and `&` are escaped

@@ -1,8 +1,15 @@
 //! Everything Auth0, liftable into another actix-web app by copying this folder.
 //!
+//! Read in the order a login passes through it:
+//! - `env.rs`, `secret.rs`, `urls.rs`: reading variables, the secrets, the URL rules;
 //! - `settings.rs`: `AUTH0_*` configuration, with errors that name the variable;
+//! - `user.rs`: the types that cross the seam (`Auth0Profile`, `AuthUser`);
+//! - `redirect.rs`, `transaction.rs`: where a login may return to, and a login in flight;
+//! - `session.rs`, `revoked.rs`: the module's keys in the session, lifetimes, logouts seen here;
+//! - `http.rs`: the HTTP client to the tenant (no redirects, timeouts, capped bodies);
 //! - `client.rs`: the OpenID Connect relying party (discovery, code + PKCE, ID token, userinfo);
 //! - `handlers.rs`: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
+//! - `error.rs`: why a login failed (status, safe message, logged cause);
 //! - `extractor.rs`: [`AuthUser`] and [`MaybeUser`] for your handlers;
 //! - `context.rs`: [`Auth0Context`], what page templates need (never the client secret);
 //! - `lock.rs`: [`LockWidget`], the embedded Lock widget with a server-side transaction;
@@ -57,6 +64,7 @@
 mod backend;
 pub mod client;
 mod context;
+pub mod env;
 mod error;
 mod extractor;
 mod handlers;
@@ -64,9 +72,11 @@ mod http;
 pub mod lock;
 pub mod redirect;
 mod revoked;
+pub mod secret;
 mod session;
 pub mod settings;
 mod transaction;
+pub mod urls;
 mod user;
 
 use actix_session::storage::CookieSessionStore;
@@ -77,10 +87,12 @@ use actix_web::web;
 pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
 use client::Auth0Client;
 pub use context::Auth0Context;
+pub use env::ConfigError;
 pub use error::{Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
 pub use lock::LockWidget;
-pub use settings::{Auth0Settings, ConfigError, SessionLifetime};
+pub use secret::{secure_eq, session_key, session_key_from_env, Secret};
+pub use settings::{Auth0Settings, SessionLifetime};
 pub use user::Auth0Profile;
 
 /// Where anonymous users are sent to log in.
@@ -109,8 +121,8 @@ impl Auth0 {
     /// The module's state for these settings and your backend, ready for [`configure`].
     pub fn new(settings: Auth0Settings, backend: impl Auth0Backend) -> web::Data<Self> {
         web::Data::new(Self {
-            lock_csp: settings.lock_content_security_policy(),
-            lock_configuration_base_url: settings.lock_configuration_base_url(),
+            lock_csp: lock::content_security_policy(&settings),
+            lock_configuration_base_url: lock::configuration_base_url(&settings),
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
             revoked: revoked::RevokedSessions::default(),
@@ -180,68 +192,4 @@ pub fn configure(auth0: web::Data<Auth0>) -> impl FnOnce(&mut web::ServiceConfig
             .route(&callback_path, web::get().to(handlers::callback))
             .route(LOGOUT_PATH, web::post().to(handlers::logout));
     }
-}
-
-/// The session key from `SESSION_KEY` (at least 64 bytes, e.g. `openssl rand -base64 64`).
-pub fn session_key_from_env() -> Result<Key, ConfigError> {
-    session_key(std::env::var("SESSION_KEY").ok().as_deref())
-}
-
-/// A session key from raw key material: at least 64 bytes that look random, stretched with HKDF.
-pub fn session_key(raw: Option<&str>) -> Result<Key, ConfigError> {
-    const MIN_BYTES: usize = 64;
-    const HOW: &str = "generate one with `openssl rand -base64 64 | tr -d '\\n'`";
-    match raw {
-        Some(raw) if raw.len() >= MIN_BYTES => match not_random(raw.as_bytes()) {
-            None => Ok(Key::derive_from(raw.as_bytes())),
-            Some(why) => Err(ConfigError::new(
-                "SESSION_KEY",
-                format!("must be random, but {why}; {HOW}"),
-            )),
-        },
-        Some(raw) if !raw.is_empty() => Err(ConfigError::new(
-            "SESSION_KEY",
-            format!(
-                "must be at least {MIN_BYTES} bytes (it is {}); {HOW}",
-                raw.len()
-            ),
-        )),
-        _ => Err(ConfigError::new(
-            "SESSION_KEY",
-            format!(
-                "is required: at least {MIN_BYTES} random bytes (sessions must survive \
-                 restarts); {HOW}"
-            ),
-        )),
-    }
-}
-
-/// Why a key is clearly not random, if it is: a short pattern repeated (`aaaa...`,
-/// `0123456789` over and over, a word typed again and again), or too few distinct characters.
-/// No test can prove randomness; these catch the placeholders people paste.
-fn not_random(key: &[u8]) -> Option<&'static str> {
-    // The shortest period p such that key[i] == key[i - p] everywhere.
-    let period = (1..=key.len() / 2).find(|&p| key[p..].iter().zip(key).all(|(a, b)| a == b));
-    if period.is_some() {
-        return Some("it repeats a short pattern");
-    }
-    // Characters in alphabetical order (`ABCD...`, `0123...`): a quarter of the pairs at most.
-    let ascending = key
-        .windows(2)
-        .filter(|w| w[1] == w[0].wrapping_add(1))
-        .count();
-    if ascending * 4 > key.len() {
-        return Some("it runs through the alphabet in order");
-    }
-    let mut seen = [false; 256];
-    key.iter().for_each(|&b| seen[b as usize] = true);
-    // Hex keys use 16 characters, base64 ones 64; a random 64-character hex key has ~16.
-    (seen.iter().filter(|&&s| s).count() < 12)
-        .then_some("it uses fewer than 12 distinct characters")
-}
-
-/// Compares two secrets in constant time (no early exit on the first differing byte).
-pub fn secure_eq(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

@@ -5,9 +5,6 @@
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 
-/// How long a user may take between starting a login and coming back to the callback, by
-/// default (`Auth0Settings::login_max_age`).
-pub const MAX_AGE_SECS: i64 = 10 * 60;
 /// How many Universal Logins (`/login`) may be pending in one browser; the oldest is dropped
 /// past this (or past [`MAX_PENDING_BYTES`]).
 pub const MAX_PENDING: usize = 4;
@@ -153,6 +150,9 @@ pub fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default login lifetime, in the seconds these functions take.
+    const MAX_AGE_SECS: i64 = crate::auth0::settings::DEFAULT_LOGIN_MAX_AGE.as_secs() as i64;
 
     #[test]
     fn a_login_can_be_taken_once() {

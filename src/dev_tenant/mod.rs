@@ -31,7 +31,8 @@ use actix_web::http::Method;
 use actix_web::{web, App, HttpServer};
 use url::Url;
 
-use crate::auth0::settings::{Secret, TenantSettings};
+use crate::auth0::secret::Secret;
+use crate::auth0::settings::TenantSettings;
 use state::TenantState;
 
 /// The one application registered with the tenant: the app that started it.

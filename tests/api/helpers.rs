@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use auth0_actix::auth0::lock::DEFAULT_LOCK_URL;
-use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_SCOPE};
+use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_LOCK_URL, DEFAULT_SCOPE};
 use auth0_actix::auth0::SessionLifetime;
 use auth0_actix::config::Config;
 use auth0_actix::dev_tenant::{DevTenant, Registration};
