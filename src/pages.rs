@@ -1,5 +1,5 @@
 //! The app's pages: home, profile, logout confirmation, health. One template struct per page;
-//! each carries the [`Auth0Context`] the base layout needs.
+//! each carries the [`PageContext`] the base layout needs.
 
 use actix_session::Session;
 use actix_web::http::header;

@@ -12,10 +12,11 @@ use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use url::Url;
 
-use crate::auth0::settings::Auth0Settings;
+use crate::auth0::settings::{AppSettings, Auth0Settings};
 use crate::auth0::{self, Auth0, ConfigError};
+use crate::backend::SqliteBackend;
 use crate::config::{dev_tenant_off_loopback, Config, DEFAULT_DEV_TENANT_ADDR};
-use crate::db::{self, SessionCache, SqliteBackend};
+use crate::db::{self, SessionCache};
 use crate::dev_tenant::DevTenant;
 use crate::layout::DevTenantInUse;
 use crate::{error, limits, pages, telemetry};
@@ -39,7 +40,6 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    port: u16,
     local: SocketAddr,
     server: Server,
     home_url: Url,
@@ -85,67 +85,29 @@ impl Application {
         Self::build_on(config, listener, tenant_listener).await
     }
 
+    /// The app on `listener`: its tenant's settings (starting the dev tenant if none is
+    /// configured), the database, the session key, the auth0 module with the app's backend, then
+    /// the server.
     async fn build_on(
         config: Config,
         listener: TcpListener,
         tenant_listener: Option<TcpListener>,
     ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
-
         let (settings, dev_tenant) = match config.tenant {
             Some(tenant) => (Auth0Settings::new(tenant, config.app, None)?, None),
-            None => {
-                if !local.ip().is_loopback() {
-                    return Err(dev_tenant_off_loopback(local).into());
-                }
-                let tenant_listener = match tenant_listener {
-                    Some(bound) => bound,
-                    None => TcpListener::bind(("127.0.0.1", 0)).map_err(StartupError::DevTenant)?,
-                };
-                let callback = Url::parse(&format!("http://{local}/callback")).expect("a URL");
-                let tenant = DevTenant::start_for_app(tenant_listener, callback)
-                    .map_err(StartupError::DevTenant)?;
-                tracing::warn!("{}", tenant.banner());
-                let settings = Auth0Settings::new(
-                    tenant.tenant_settings(),
-                    config.app,
-                    Some(tenant.registration().callback_url.clone()),
-                )?;
-                (settings, Some(tenant))
-            }
+            None => start_dev_tenant(config.app, local, tenant_listener)?,
         };
-
-        let pool =
-            db::connect(&config.database_url)
-                .await
-                .map_err(|source| StartupError::Database {
-                    url: config.database_url.clone(),
-                    source,
-                })?;
-
-        let key = config.session_key.unwrap_or_else(|| {
-            tracing::warn!(
-                "SESSION_KEY is not set: using a random key, so sessions end when the app restarts"
-            );
-            Key::generate()
-        });
-
+        let pool = open_database(&config.database_url).await?;
+        let key = session_key(config.session_key);
         let home_url = settings.home_url();
         log_dashboard_settings(&settings);
+
         let sessions = web::Data::new(SessionCache::default());
         let lifetime = settings.session.absolute;
         let backend = SqliteBackend::new(pool.clone(), sessions.clone().into_inner(), lifetime);
         let auth0 = Auth0::new(settings, backend);
-
-        // Discover the tenant in the background: if it is unreachable the app still starts, and
-        // `/login` answers 503 and retries discovery.
-        let warm = auth0.clone();
-        actix_web::rt::spawn(async move {
-            if let Err(e) = warm.warm_up().await {
-                let reason: &(dyn std::error::Error + 'static) = &e;
-                tracing::warn!(reason, "auth0: tenant not reachable yet; login will retry");
-            }
-        });
+        warm_up_in_background(auth0.clone());
 
         let dev_notice = dev_tenant.as_ref().map(|t| DevTenantInUse {
             issuer: t.issuer().clone(),
@@ -161,7 +123,6 @@ impl Application {
         // The address bound and the public URL differ behind a proxy: log both.
         tracing::info!("listening on {local}; public URL {home_url}");
         Ok(Self {
-            port: local.port(),
             local,
             server,
             home_url,
@@ -177,7 +138,7 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.local.port()
     }
 
     /// The app's home URL, from the callback URL's origin.
@@ -201,6 +162,54 @@ impl Application {
         let _tenant = self.dev_tenant;
         self.server.await
     }
+}
+
+/// The local dev tenant for an app on `local` (loopback only), on `listener` or a free port, and
+/// the settings that point the app at it.
+fn start_dev_tenant(
+    app: AppSettings,
+    local: SocketAddr,
+    listener: Option<TcpListener>,
+) -> Result<(Auth0Settings, Option<DevTenant>), StartupError> {
+    if !local.ip().is_loopback() {
+        return Err(dev_tenant_off_loopback(local).into());
+    }
+    let tenant = DevTenant::start_for_app_on(local, listener).map_err(StartupError::DevTenant)?;
+    tracing::warn!("{}", tenant.banner());
+    let callback = tenant.registration().callback_url.clone();
+    let settings = Auth0Settings::new(tenant.tenant_settings(), app, Some(callback))?;
+    Ok((settings, Some(tenant)))
+}
+
+/// Opens the database (creating it) and runs its migrations.
+async fn open_database(url: &str) -> Result<sqlx::SqlitePool, StartupError> {
+    db::connect(url)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: url.to_owned(),
+            source,
+        })
+}
+
+/// `SESSION_KEY`, or (dev tenant only: the configuration requires it otherwise) a random one.
+fn session_key(configured: Option<Key>) -> Key {
+    configured.unwrap_or_else(|| {
+        tracing::warn!(
+            "SESSION_KEY is not set: using a random key, so sessions end when the app restarts"
+        );
+        Key::generate()
+    })
+}
+
+/// Discovers the tenant in the background: if it is unreachable the app still starts, and
+/// `/login` answers 503 and retries discovery.
+fn warm_up_in_background(auth0: web::Data<Auth0>) {
+    actix_web::rt::spawn(async move {
+        if let Err(e) = auth0.warm_up().await {
+            let reason: &(dyn std::error::Error + 'static) = &e;
+            tracing::warn!(reason, "auth0: tenant not reachable yet; login will retry");
+        }
+    });
 }
 
 fn build_server(

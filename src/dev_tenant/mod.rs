@@ -25,7 +25,7 @@ mod state;
 mod token;
 mod universal_login;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::http::Method;
 use actix_web::{web, App, HttpServer};
@@ -64,6 +64,20 @@ impl DevTenant {
     /// Binds `127.0.0.1:0`, registers the app and starts serving on the current actix runtime.
     pub async fn start(registration: Registration) -> std::io::Result<Self> {
         Self::start_on(TcpListener::bind("127.0.0.1:0")?, registration)
+    }
+
+    /// The tenant an app on `app` (a loopback address) starts for itself when no tenant is
+    /// configured: on `listener`, or a free loopback port; its callback is `/callback` there.
+    pub fn start_for_app_on(
+        app: SocketAddr,
+        listener: Option<TcpListener>,
+    ) -> std::io::Result<Self> {
+        let listener = match listener {
+            Some(bound) => bound,
+            None => TcpListener::bind(("127.0.0.1", 0))?,
+        };
+        let callback = Url::parse(&format!("http://{app}/callback")).expect("a socket address URL");
+        Self::start_for_app(listener, callback)
     }
 
     /// The tenant an app starts for itself when no tenant is configured: on `listener`

@@ -1,115 +1,14 @@
-//! SQLite: the pool (WAL, busy timeout), migrations, the profile and session queries. A login's
-//! profile write is one statement (`INSERT ... ON CONFLICT(issuer, sub) DO UPDATE`), in one
-//! transaction with its session row, so nothing is ever half-written and concurrent logins count
-//! correctly. Profiles are keyed by issuer and `sub`: a `sub` is unique only within its issuer.
+//! Login sessions: recorded with the profile at login, looked up (with a short per-process
+//! cache) on each page that needs the user, deleted at logout or expiry.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::future::LocalBoxFuture;
-use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError};
-
-/// How long a writer waits for another one before SQLite says "database is locked".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// SQLite allows one writer at a time; a few connections serve readers on these 2 cores.
-const MAX_CONNECTIONS: u32 = 4;
-
-/// Opens (creating file and folder if needed) the database and runs pending migrations.
-pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(database_url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // With WAL, NORMAL is durable across application crashes; only a power loss can drop
-        // the last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true);
-    if let Some(parent) = options.get_filename().parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
-    }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
-}
-
-/// Whether the database answers.
-pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
-}
-
-/// A stored profile, as `/profile` shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Profile {
-    pub id: i64,
-    pub issuer: String,
-    pub sub: String,
-    pub email: Option<String>,
-    pub email_verified: Option<bool>,
-    pub name: Option<String>,
-    pub nickname: Option<String>,
-    pub picture: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub locale: Option<String>,
-    pub claims: String,
-    pub login_count: i64,
-    pub first_login_at: String,
-    pub last_login_at: String,
-    pub updated_at: String,
-}
-
-/// Records a login: creates the row, or refreshes the claims and counts the login. Returns the id.
-pub async fn upsert_profile(
-    db: impl sqlx::SqliteExecutor<'_>,
-    p: &Auth0Profile,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO user_profiles (issuer, sub, email, email_verified, name, nickname, picture,
-             given_name, family_name, locale, claims, login_count,
-             first_login_at, last_login_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
-             strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-             strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-         ON CONFLICT (issuer, sub) DO UPDATE SET
-             email = excluded.email,
-             email_verified = excluded.email_verified,
-             name = excluded.name,
-             nickname = excluded.nickname,
-             picture = excluded.picture,
-             given_name = excluded.given_name,
-             family_name = excluded.family_name,
-             locale = excluded.locale,
-             claims = excluded.claims,
-             login_count = user_profiles.login_count + 1,
-             last_login_at = excluded.last_login_at,
-             updated_at = excluded.updated_at
-         RETURNING id",
-    )
-    .bind(&p.issuer)
-    .bind(&p.sub)
-    .bind(&p.email)
-    .bind(p.email_verified)
-    .bind(&p.name)
-    .bind(&p.nickname)
-    .bind(&p.picture)
-    .bind(&p.given_name)
-    .bind(&p.family_name)
-    .bind(&p.locale)
-    .bind(p.claims.to_string())
-    .fetch_one(db)
-    .await
-}
+use super::profiles::{upsert_profile, Profile};
+use crate::auth0::{Auth0Profile, AuthUser};
 
 /// Records a login and its session in one transaction: the profile upsert, the session row
 /// (expiring after `lifetime`, the module's absolute session lifetime), and a sweep of expired
@@ -303,54 +202,6 @@ pub async fn end_session(pool: &SqlitePool, session_id: &str) -> Result<(), sqlx
         .await
         .map(|_| ())
 }
-
-/// The app's [`Auth0Backend`]: a login upserts the profile row (its id is the user id) and
-/// records the session, which logout deletes.
-pub struct SqliteBackend {
-    pool: SqlitePool,
-    sessions: Arc<SessionCache>,
-    /// The module's absolute session lifetime: session rows expire with it.
-    lifetime: Duration,
-}
-
-impl SqliteBackend {
-    pub fn new(pool: SqlitePool, sessions: Arc<SessionCache>, lifetime: Duration) -> Self {
-        Self {
-            pool,
-            sessions,
-            lifetime,
-        }
-    }
-}
-
-impl Auth0Backend for SqliteBackend {
-    fn login<'a>(
-        &'a self,
-        profile: &'a Auth0Profile,
-        session_id: &'a str,
-    ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
-        Box::pin(async move {
-            let id = record_login(&self.pool, profile, session_id, self.lifetime).await?;
-            Ok(id.to_string())
-        })
-    }
-
-    fn session_is_active<'a>(
-        &'a self,
-        user: &'a AuthUser,
-    ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move { Ok(self.sessions.profile(&self.pool, user).await?.is_some()) })
-    }
-
-    fn logout<'a>(&'a self, user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            end_session(&self.pool, &user.session_id).await?;
-            self.sessions.forget(&user.session_id);
-            Ok(())
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
