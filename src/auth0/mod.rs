@@ -8,6 +8,7 @@
 //! - `session.rs`, `revoked.rs`: the module's keys in the session, lifetimes, logouts seen here;
 //! - `http.rs`: the HTTP client to the tenant (no redirects, timeouts, capped bodies);
 //! - `client.rs`: the OpenID Connect relying party (discovery, code + PKCE, ID token, userinfo);
+//! - `claims.rs`: the ID token and userinfo claims, the checks left to us, the profile made of them;
 //! - `handlers.rs`: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
 //! - `error.rs`: why a login failed (status, safe message, logged cause);
 //! - `extractor.rs`: [`AuthUser`] and [`MaybeUser`] for your handlers;
@@ -62,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+pub mod claims;
 pub mod client;
 mod context;
 pub mod env;

@@ -17,7 +17,7 @@ use super::state::{
     insert_swept, random_token, Grant, TenantState, ACCESS_TOKEN_LIFETIME, CODE_LIFETIME,
     ID_TOKEN_LIFETIME_SECS,
 };
-use crate::auth0::client::{IdToken, IdTokenClaims};
+use crate::auth0::claims::{IdToken, IdTokenClaims};
 use crate::auth0::secure_eq;
 
 pub(super) async fn discovery(tenant: web::Data<TenantState>) -> HttpResponse {

@@ -13,7 +13,7 @@ use std::process::Command;
 use actix_files::Files;
 use actix_web::{App, HttpServer};
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::support::{spawn_app_with, TestApp};
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -125,6 +125,6 @@ async fn pending_logins_survive_many_tabs_long_nexts_and_reloads_in_a_real_brows
         return;
     };
     assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
-    assert_eq!(app.login_count("tabs.user@example.com").await, Some(2));
+    assert_eq!(app.login_count("tabs.user@example.com").await, Some(3));
     assert_eq!(app.login_count("inflight.user@example.com").await, Some(1));
 }

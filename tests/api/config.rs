@@ -86,7 +86,7 @@ fn a_missing_callback_url_with_a_real_tenant_is_named() {
         ("AUTH0_DOMAIN", "tenant.auth0.com"),
         ("AUTH0_CLIENT_ID", "c"),
         ("AUTH0_SECRET", "s"),
-        ("SESSION_KEY", crate::helpers::TEST_SESSION_KEY),
+        ("SESSION_KEY", crate::support::TEST_SESSION_KEY),
         ("BIND_ADDR", "127.0.0.1:0"),
     ]);
     assert_eq!(code, 2, "{stderr}");
@@ -105,7 +105,7 @@ fn a_blank_domain_beside_real_tenant_settings_never_starts_the_dev_tenant() {
             ("AUTH0_CLIENT_ID", "client"),
             ("AUTH0_SECRET", "secret"),
             ("AUTH0_CALLBACK_URL", "https://app.example.com/callback"),
-            ("SESSION_KEY", crate::helpers::TEST_SESSION_KEY),
+            ("SESSION_KEY", crate::support::TEST_SESSION_KEY),
             ("BIND_ADDR", "127.0.0.1:0"),
         ]);
         assert_eq!(code, 2, "{stderr}");

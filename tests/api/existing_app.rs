@@ -10,9 +10,7 @@ use std::net::TcpListener;
 use actix_web::cookie::Key;
 use reqwest::StatusCode;
 
-use crate::helpers::{
-    assert_is_redirect_to, client, dev_tenant_for, location, location_str, submit_tenant_form_in,
-};
+use crate::support::{assert_is_redirect_to, dev_tenant_for, location, location_str, Browser};
 
 #[actix_web::test]
 async fn the_existing_app_gains_auth0_login() {
@@ -21,7 +19,7 @@ async fn the_existing_app_gains_auth0_login() {
     let server = club::serve(listener, settings, Key::generate()).unwrap();
     actix_web::rt::spawn(server);
 
-    let browser = client();
+    let browser = Browser::new();
     // Anonymous: the club's lounge sends the visitor to log in, and back to the lounge after.
     let lounge = home.join("/members").unwrap();
     let response = browser.get(lounge.clone()).send().await.unwrap();
@@ -31,7 +29,9 @@ async fn the_existing_app_gains_auth0_login() {
     assert_eq!(authorize.origin(), tenant.issuer().origin());
 
     // The tenant's form.
-    let callback = submit_tenant_form_in(&browser, &authorize, "ada@example.com", "pw").await;
+    let callback = browser
+        .submit_tenant_form(&authorize, "ada@example.com", "pw")
+        .await;
 
     // The callback logs the member in and returns to the lounge, which now knows them.
     let response = browser.get(callback).send().await.unwrap();

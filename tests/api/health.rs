@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 
 #[actix_web::test]
 async fn healthz_is_ok_while_the_database_answers() {

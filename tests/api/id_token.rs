@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::hostile_idp::{
+use crate::support::hostile_idp::{
     accepts_id_token, jwt, rejects_id_token, rotated_key, Signer, CLIENT_ID, CLIENT_SECRET,
 };
 
@@ -14,7 +14,7 @@ fn now() -> i64 {
 
 /// The good claims with one change.
 fn with(
-    idp: &crate::hostile_idp::HostileIdp,
+    idp: &crate::support::hostile_idp::HostileIdp,
     nonce: &str,
     change: impl FnOnce(&mut Value),
 ) -> String {
@@ -219,7 +219,7 @@ async fn a_token_signed_by_a_key_the_tenant_does_not_publish_is_rejected() {
 
 #[actix_web::test]
 async fn an_id_token_replayed_from_an_earlier_login_is_rejected() {
-    use crate::hostile_idp::{
+    use crate::support::hostile_idp::{
         assert_rejected, callback, spawn_with_hostile_idp, start, TokenAnswer,
     };
     let (app, idp) = spawn_with_hostile_idp().await;
@@ -229,8 +229,7 @@ async fn an_id_token_replayed_from_an_earlier_login_is_rejected() {
     idp.answer_token(TokenAnswer::IdToken(old_token.clone()));
     assert_eq!(callback(&app, &first).await.status(), 302);
     // A fresh browser; its login gets the old token back.
-    let mut app = app;
-    app.client = crate::helpers::client();
+    let app = app.in_a_new_browser();
     sqlx::query("DELETE FROM user_profiles")
         .execute(&app.pool)
         .await

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::hostile_idp::{
+use crate::support::hostile_idp::{
     assert_rejected, callback, jwt, rotated_key, spawn_with_hostile_idp, start, Signer, TokenAnswer,
 };
 

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_is_redirect_to, location, query_param, spawn_app, TestApp};
+use crate::support::{assert_is_redirect_to, location, query_param, spawn_app, TestApp};
 
 /// The JSON in the home page's `#lock-config` block.
 pub async fn lock_config(app: &TestApp) -> Value {
@@ -21,7 +21,7 @@ pub async fn lock_config(app: &TestApp) -> Value {
 /// `/co/authenticate` as auth0.js sends it, from the app's origin.
 pub async fn co_authenticate(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     let tenant = app.tenant.clone().unwrap();
-    app.client
+    app.browser
         .post(tenant.join("/co/authenticate").unwrap())
         .header("origin", app.address.origin().ascii_serialization())
         .json(&json!({
@@ -176,7 +176,7 @@ async fn a_login_ticket_works_once_and_only_in_the_browser_that_authenticated() 
         .unwrap();
     let authorize = authorize_with_ticket(&app, &config, body["login_ticket"].as_str().unwrap());
     // Another browser (without the tenant's cookie) cannot redeem it.
-    let stranger = crate::helpers::client()
+    let stranger = crate::support::Browser::new()
         .get(authorize.clone())
         .send()
         .await
@@ -197,7 +197,7 @@ async fn a_login_ticket_works_once_and_only_in_the_browser_that_authenticated() 
 async fn co_authenticate_refuses_other_origins() {
     let app = spawn_app().await;
     let response = app
-        .client
+        .browser
         .post(
             app.tenant
                 .clone()
@@ -240,7 +240,7 @@ async fn the_client_settings_jsonp_names_the_database_connection() {
         "Username-Password-Authentication"
     );
     let challenge = app
-        .client
+        .browser
         .post(
             app.tenant
                 .clone()

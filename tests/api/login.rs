@@ -2,9 +2,9 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
-    assert_is_redirect_to, location, post_tenant_form_in, query_param, spawn_app, spawn_app_with,
-    spawn_app_with_tenant, spawn_app_with_tenant_at, TEST_SESSION_KEY,
+use crate::support::{
+    assert_is_redirect_to, location, query_param, spawn_app, spawn_app_with, spawn_app_with_tenant,
+    spawn_app_with_tenant_at, Browser, TEST_SESSION_KEY,
 };
 
 #[actix_web::test]
@@ -71,11 +71,13 @@ async fn a_second_login_counts_on_the_same_row() {
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     // A second browser (fresh cookies), same user.
-    let mut second = app;
-    second.client = crate::helpers::client();
-    assert_is_redirect_to(&second.login_as("ada@example.com").await, "/profile");
-    assert_eq!(second.login_count("ada@example.com").await, Some(2));
-    assert_eq!(second.profile_rows().await, 1);
+    let second = Browser::new();
+    assert_is_redirect_to(
+        &app.login_in(&second, "ada@example.com", None).await,
+        "/profile",
+    );
+    assert_eq!(app.login_count("ada@example.com").await, Some(2));
+    assert_eq!(app.profile_rows().await, 1);
 }
 
 #[actix_web::test]
@@ -109,15 +111,16 @@ async fn a_local_next_is_honoured() {
 
 #[actix_web::test]
 async fn a_foreign_next_is_refused_for_the_success_url() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     for next in [
         "//evil.com",
         "https://evil.com/",
         "/\\evil.com",
         "javascript:alert(1)",
     ] {
-        app.client = crate::helpers::client();
-        let response = app.login_with_next("ada@example.com", Some(next)).await;
+        let response = app
+            .login_in(&Browser::new(), "ada@example.com", Some(next))
+            .await;
         assert_is_redirect_to(&response, "/profile");
     }
 }
@@ -161,7 +164,7 @@ async fn a_callback_from_another_browser_is_refused() {
     let app = spawn_app().await;
     let callback = app.tenant_callback("ada@example.com").await;
     // The victim's browser never started this login: login CSRF.
-    let victim = crate::helpers::client();
+    let victim = crate::support::Browser::new();
     let response = victim.get(callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.profile_rows().await, 0);
@@ -228,7 +231,10 @@ async fn an_error_from_the_tenant_shows_its_escaped_description() {
 async fn cancelling_at_the_tenant_shows_access_denied() {
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
-    let response = post_tenant_form_in(&app.client, &authorize, &[("action", "cancel")]).await;
+    let response = app
+        .browser
+        .post_tenant_form(&authorize, &[("action", "cancel")])
+        .await;
     let callback = location(&response);
     assert_eq!(
         query_param(&callback, "error").as_deref(),
@@ -252,7 +258,7 @@ async fn the_tenant_form_refuses_an_empty_password() {
         ("password", ""),
         ("action", "login"),
     ];
-    let response = post_tenant_form_in(&app.client, &authorize, &fields).await;
+    let response = app.browser.post_tenant_form(&authorize, &fields).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("Enter a password"));
 }
@@ -338,7 +344,7 @@ async fn an_error_description_without_a_matching_state_is_not_shown() {
 
 /// `/callback?error=...&error_description=...` for a login this browser started.
 async fn tenant_error_page(
-    app: &crate::helpers::TestApp,
+    app: &crate::support::TestApp,
     error: &str,
     description: &str,
 ) -> String {

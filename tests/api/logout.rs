@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{assert_is_redirect_to, location, query_param, spawn_app};
+use crate::support::{assert_is_redirect_to, location, query_param, spawn_app};
 
 #[actix_web::test]
 async fn logout_purges_the_session_and_goes_to_the_tenant_logout() {
@@ -13,7 +13,7 @@ async fn logout_purges_the_session_and_goes_to_the_tenant_logout() {
         .await
         .expect("the logout page has a CSRF token");
     let response = app
-        .client
+        .browser
         .post(app.url("/logout"))
         .form(&[("csrf", csrf.as_str())])
         .send()
@@ -46,7 +46,7 @@ async fn logout_without_the_csrf_token_is_refused_and_the_user_stays_logged_in()
     app.login_as("ada@example.com").await;
     for form in [vec![], vec![("csrf", "wrong")], vec![("csrf", "")]] {
         let response = app
-            .client
+            .browser
             .post(app.url("/logout"))
             .form(&form)
             .send()
@@ -82,12 +82,12 @@ async fn the_tenant_refuses_a_return_to_that_is_not_registered() {
 async fn a_post_without_a_body_or_token_is_refused_with_a_page_that_says_why() {
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
-    let empty = app.client.post(app.url("/logout")).send().await.unwrap();
+    let empty = app.browser.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(empty.status(), StatusCode::FORBIDDEN);
     let html = empty.text().await.unwrap();
     assert!(html.contains("carried no form token"), "{html}");
     let json = app
-        .client
+        .browser
         .post(app.url("/logout"))
         .header("content-type", "application/json")
         .body(r#"{"csrf":"x"}"#)
@@ -111,7 +111,7 @@ async fn logout_logs_out_even_when_the_database_cannot_end_the_session() {
     .await
     .unwrap();
     let response = app
-        .client
+        .browser
         .post(app.url("/logout"))
         .form(&[("csrf", csrf.as_str())])
         .send()

@@ -1,12 +1,13 @@
 //! Integration tests: the real app on a random loopback port, the real dev tenant, real HTTP and
 //! a real SQLite file per test.
 
-mod helpers;
+mod support;
 
 mod browser;
 mod config;
+mod cookies;
+mod database;
 mod existing_app;
-mod hardening;
 mod health;
 mod lock;
 mod login;
@@ -14,11 +15,11 @@ mod logout;
 mod next;
 mod outages;
 mod pages;
+mod pending_logins;
+mod revocation;
 mod session_lifetime;
 mod tenant_identity;
 mod transport;
-
-mod hostile_idp;
 
 mod id_token;
 mod keys;

@@ -3,11 +3,13 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{client, location_str, spawn_app, spawn_app_with, TestApp};
+use crate::support::{location_str, spawn_app, spawn_app_with, Browser, TestApp};
 
 /// Logs in a fresh browser with `next`; returns the callback's `Location`.
 async fn landing_after_login_with(app: &TestApp, next: &str) -> String {
-    let response = app.login_in(&client(), "ada@example.com", Some(next)).await;
+    let response = app
+        .login_in(&Browser::new(), "ada@example.com", Some(next))
+        .await;
     assert_eq!(response.status(), StatusCode::FOUND, "{next:?}");
     location_str(&response)
 }
@@ -69,5 +71,33 @@ async fn the_success_url_is_normalised_by_the_same_rule() {
                 .err()
                 .unwrap_or_else(|| panic!("{bad} accepted"));
         assert_eq!(err.variable, "AUTH0_SUCCESS_URL", "{bad}");
+    }
+}
+
+#[actix_web::test]
+async fn a_next_that_could_leave_the_site_falls_back_to_the_success_url() {
+    let app = spawn_app().await;
+    for next in [
+        "//evil.com",
+        "https://evil.com",
+        "/\\evil.com",
+        "\\/evil.com",
+        "https:evil.com",
+        "javascript:alert(1)",
+        "  /profile",
+        "\t/profile",
+        "/\t/evil.com",
+        "/profile\r\nLocation: https://evil.com",
+        "/%0d%0aSet-Cookie:x=1",
+    ] {
+        let response = app
+            .login_in(&Browser::new(), "ada@example.com", Some(next))
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{next:?}");
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(
+            location == "/profile" || location == "/%0d%0aSet-Cookie:x=1",
+            "{next:?} led to {location:?}"
+        );
     }
 }

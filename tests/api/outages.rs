@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{client, spawn_app, spawn_app_with, TEST_SESSION_KEY};
+use crate::support::{spawn_app, spawn_app_with, status_with_cookie, Browser, TEST_SESSION_KEY};
 
 #[actix_web::test]
 async fn while_the_tenant_hangs_twenty_logins_get_503_within_one_upstream_timeout() {
@@ -24,7 +24,7 @@ async fn while_the_tenant_hangs_twenty_logins_get_503_within_one_upstream_timeou
     let logins = (0..20).map(|_| {
         let app = &app;
         async move {
-            let response = client().get(app.url("/login")).send().await.unwrap();
+            let response = Browser::new().get(app.url("/login")).send().await.unwrap();
             (response.status(), started.elapsed())
         }
     });
@@ -52,6 +52,7 @@ async fn a_logout_cannot_be_undone_by_requests_that_read_the_session_before_it()
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     let cookie = app.session_cookie().expect("logged in");
+    // A client with no cookie jar: it sends the copied cookie and nothing else.
     let copied = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -66,17 +67,15 @@ async fn a_logout_cannot_be_undone_by_requests_that_read_the_session_before_it()
             .send()
     });
     let logout = app
-        .client
+        .browser
         .post(app.url("/logout"))
         .form(&[("csrf", csrf)])
         .send();
     let (_, logout) = tokio::join!(futures_util::future::join_all(readers), logout);
     assert_eq!(logout.unwrap().status(), StatusCode::FOUND);
-    let after = copied
-        .get(app.url("/profile"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), StatusCode::FOUND, "anonymous at once");
+    assert_eq!(
+        status_with_cookie(app.url("/profile"), &cookie).await,
+        StatusCode::FOUND,
+        "anonymous at once"
+    );
 }

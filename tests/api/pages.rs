@@ -1,8 +1,12 @@
-//! Pages, error pages, headers, and what must never be shown.
+//! Pages, error pages, headers, and what must never be shown (hostile profile data included).
 
 use reqwest::StatusCode;
+use serde_json::json;
 
-use crate::helpers::{assert_is_redirect_to, spawn_app};
+use crate::support::hostile_idp::{
+    callback, spawn_with_hostile_idp, start, TokenAnswer, UserinfoAnswer, SUB,
+};
+use crate::support::{assert_is_redirect_to, session_set_cookie, spawn_app};
 
 #[actix_web::test]
 async fn the_home_page_offers_login_to_anonymous_visitors() {
@@ -34,7 +38,7 @@ async fn the_profile_page_sends_anonymous_visitors_to_log_in() {
 async fn the_profile_page_answers_json_clients_with_401() {
     let app = spawn_app().await;
     let response = app
-        .client
+        .browser
         .get(app.url("/profile"))
         .header("accept", "application/json")
         .send()
@@ -117,4 +121,66 @@ async fn a_tampered_session_cookie_is_anonymous_not_an_error() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains(r#"id="anonymous""#));
+}
+
+#[actix_web::test]
+async fn authenticated_pages_are_not_cached() {
+    let app = spawn_app().await;
+    app.login_as("ada@example.com").await;
+    for path in ["/", "/profile", "/logout"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn hostile_profile_data_is_escaped_and_stored_byte_for_byte() {
+    let (app, idp) = spawn_with_hostile_idp().await;
+    let long_name = "N".repeat(200_000);
+    let sql = "Robert'); DROP TABLE user_profiles;--";
+    for (picture, expected) in [
+        ("javascript:alert(1)", "/static/avatar.svg"),
+        ("JaVaScRiPt:alert(1)", "/static/avatar.svg"),
+        ("data:image/svg+xml;base64,PHN2Zz4=", "/static/avatar.svg"),
+        ("https://cdn.example/a.png", "https://cdn.example/a.png"),
+    ] {
+        let login = start(&app).await;
+        idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
+        idp.answer_userinfo(UserinfoAnswer::Json(json!({
+            "sub": SUB,
+            "name": "<script>alert(1)</script>",
+            "nickname": "<img src=x onerror=alert(1)>",
+            "given_name": sql,
+            "family_name": long_name,
+            "picture": picture,
+        })));
+        let response = callback(&app, &login).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let cookie = session_set_cookie(&response).unwrap();
+        assert!(
+            cookie.len() < 600,
+            "the cookie stays small: {} bytes",
+            cookie.len()
+        );
+        let page = app.get("/profile").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(!html.contains("<script>alert(1)</script>"));
+        assert!(!html.contains("<img src=x"));
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+        assert!(
+            html.contains(&format!(r#"<img class="avatar" src="{expected}""#)),
+            "{picture}"
+        );
+    }
+    let (given, family): (String, String) =
+        sqlx::query_as("SELECT given_name, family_name FROM user_profiles WHERE sub = ?1")
+            .bind(SUB)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(given, sql);
+    assert_eq!(family, long_name);
+    assert_eq!(app.profile_rows().await, 1);
 }

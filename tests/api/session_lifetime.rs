@@ -8,32 +8,30 @@ use auth0_actix::auth0::SessionLifetime;
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::helpers::{client, location, spawn_app_with, spawn_module_app, submit_tenant_form_in};
+use crate::support::{
+    location, session_cookie_set_by, spawn_app_with, spawn_module_app, status_with_cookie, Browser,
+};
 
 /// A browser logged in at a module-only app (a `from_fn` backend: no server-side record).
-async fn logged_in_browser(home: &Url) -> reqwest::Client {
+async fn logged_in_browser(home: &Url) -> Browser {
     logged_in_browser_and_cookie(home).await.0
 }
 
 /// The same, with the session cookie (`name=value`) the login set, to replay elsewhere.
-async fn logged_in_browser_and_cookie(home: &Url) -> (reqwest::Client, String) {
-    let browser = client();
+async fn logged_in_browser_and_cookie(home: &Url) -> (Browser, String) {
+    let browser = Browser::new();
     let login = browser
         .get(home.join("/login").unwrap())
         .send()
         .await
         .unwrap();
-    let back = submit_tenant_form_in(&browser, &location(&login), "ada@example.com", "pw").await;
+    let back = browser
+        .submit_tenant_form(&location(&login), "ada@example.com", "pw")
+        .await;
     let done = browser.get(back).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::FOUND);
-    let cookie = done
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("auth0_session="))
-        .expect("a session cookie at login");
-    (browser, cookie.split(';').next().unwrap().to_owned())
+    let cookie = session_cookie_set_by(&done).expect("a session cookie at login");
+    (browser, cookie)
 }
 
 async fn me(browser: &reqwest::Client, home: &Url) -> StatusCode {
@@ -98,16 +96,10 @@ async fn an_expired_session_loses_its_server_side_row() {
     assert!(app.is_anonymous().await);
     assert_eq!(rows().await, 0, "the expired session's row is deleted");
     // A copy of the cookie taken before is just as dead.
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/profile"))
-        .header("cookie", copied)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        status_with_cookie(app.url("/profile"), &copied).await,
+        StatusCode::FOUND
+    );
 }
 
 #[actix_web::test]
@@ -130,18 +122,7 @@ async fn with_a_cookie_only_backend_a_cookie_copied_before_logout_is_dead_after_
     // `from_fn` keeps no record of sessions: the module remembers the logouts it saw.
     let (home, _tenant) = spawn_module_app(|_| {}).await;
     let (browser, cookie) = logged_in_browser_and_cookie(&home).await;
-    let replay = || async {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .get(home.join("/me").unwrap())
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
+    let replay = || status_with_cookie(home.join("/me").unwrap(), &cookie);
     assert_eq!(
         replay().await,
         StatusCode::OK,
@@ -169,27 +150,12 @@ async fn with_a_cookie_only_backend_a_cookie_copied_before_logout_is_dead_after_
 async fn a_session_from_another_tenant_sharing_the_key_and_database_is_anonymous() {
     // Staging and production with the same SESSION_KEY and database: a staging login is not a
     // production login.
-    let (staging, _t1) = crate::helpers::spawn_app_with_tenant(&[]).await;
+    let (staging, _t1) = crate::support::spawn_app_with_tenant(&[]).await;
     staging.login_as("ada@example.com").await;
     let cookie = staging.session_cookie().unwrap();
     let (production, _t2) =
-        crate::helpers::spawn_app_with_tenant(&[("DATABASE_URL", &staging.database_url)]).await;
-    let at = |app: &crate::helpers::TestApp| {
-        let cookie = cookie.clone();
-        let url = app.url("/profile");
-        async move {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+        crate::support::spawn_app_with_tenant(&[("DATABASE_URL", &staging.database_url)]).await;
+    let at = |app: &crate::support::TestApp| status_with_cookie(app.url("/profile"), &cookie);
     assert_eq!(at(&staging).await, StatusCode::OK, "the control");
     assert_eq!(at(&production).await, StatusCode::FOUND);
 }
@@ -213,7 +179,7 @@ async fn after_a_session_expires_the_home_page_lock_login_still_works() {
         "{}",
         landed.text().await.unwrap()
     );
-    assert_eq!(crate::helpers::location_str(&landed), "/profile");
+    assert_eq!(crate::support::location_str(&landed), "/profile");
 }
 
 #[actix_web::test]

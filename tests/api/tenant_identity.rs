@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_app_with_tenant};
+use crate::support::{spawn_app, spawn_app_with, spawn_app_with_tenant};
 
 #[actix_web::test]
 async fn every_page_shows_the_dev_tenant_banner_while_it_is_in_use() {

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::hostile_idp::{
+use crate::support::hostile_idp::{
     assert_rejected, callback, spawn_with_hostile_idp, start, token_response, TokenAnswer,
 };
 
-async fn rejects(answer: impl FnOnce(&crate::hostile_idp::HostileIdp, &str) -> TokenAnswer) {
+async fn rejects(
+    answer: impl FnOnce(&crate::support::hostile_idp::HostileIdp, &str) -> TokenAnswer,
+) {
     let (app, idp) = spawn_with_hostile_idp().await;
     let login = start(&app).await;
     idp.answer_token(answer(&idp, &login.nonce));
@@ -77,7 +79,7 @@ async fn a_hanging_token_endpoint_fails_the_login_while_other_pages_answer() {
     let (app, idp) = spawn_with_hostile_idp().await;
     let login = start(&app).await;
     idp.answer_token(TokenAnswer::Hang);
-    let other = crate::helpers::client();
+    let other = crate::support::Browser::new();
     let home = app.url("/");
     let (response, pages) = tokio::join!(callback(&app, &login), async {
         // While the callback waits on the tenant, another visitor's pages still load.
@@ -104,7 +106,7 @@ async fn a_callback_with_an_unknown_state_makes_no_network_call() {
     let (app, idp) = spawn_with_hostile_idp().await;
     let login = start(&app).await;
     idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
-    let forged = crate::hostile_idp::StartedLogin {
+    let forged = crate::support::hostile_idp::StartedLogin {
         state: "forged-state".into(),
         nonce: login.nonce.clone(),
     };

@@ -1,9 +1,9 @@
 //! Transport hardening: over https, HSTS on every response and a `__Host-` session cookie; the
-//! request head is capped at 16 KiB.
+//! request head is capped at 16 KiB, bodies at actix's limit, and wrong methods get 405.
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app, spawn_app_with_tenant_at};
+use crate::support::{spawn_app, spawn_app_with_tenant_at};
 
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response
@@ -114,4 +114,49 @@ async fn over_https_a_431_carries_hsts_too() {
         .headers()
         .get("strict-transport-security")
         .is_some());
+}
+
+#[actix_web::test]
+async fn oversized_requests_and_wrong_methods_get_4xx_and_the_server_stays_healthy() {
+    let app = spawn_app().await;
+    let raw = reqwest::Client::new();
+    let huge_header = raw
+        .get(app.url("/"))
+        .header("x-big", "h".repeat(200 * 1024))
+        .send()
+        .await;
+    match huge_header {
+        Ok(response) => assert_eq!(
+            response.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        ),
+        Err(e) => panic!("the server should answer 431, not drop the connection: {e}"),
+    }
+    let huge_body = raw
+        .post(app.url("/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}", "b".repeat(1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge_body.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    for (method, path) in [
+        ("DELETE", "/"),
+        ("PUT", "/login"),
+        ("POST", "/profile"),
+        ("GET", "/callback2"),
+    ] {
+        let response = raw
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        let expected = if path == "/callback2" {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::METHOD_NOT_ALLOWED
+        };
+        assert_eq!(response.status(), expected, "{method} {path}");
+    }
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
 }

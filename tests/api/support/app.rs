@@ -1,4 +1,5 @@
-//! `spawn_app()` and the HTTP steps of a login, shared by every test.
+//! `spawn_app()` and its variants: the real app on port 0 with a fresh database, and the tenant
+//! it talks to (its own dev tenant, or one configured as a real tenant would be).
 
 use std::collections::HashMap;
 
@@ -7,18 +8,18 @@ use auth0_actix::auth0::SessionLifetime;
 use auth0_actix::config::Config;
 use auth0_actix::dev_tenant::{DevTenant, Registration};
 use auth0_actix::startup::Application;
-use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use sqlx::SqlitePool;
 use url::Url;
 
+use super::browser::{location, location_str, Browser};
+
 pub struct TestApp {
     pub address: Url,
     pub tenant: Option<Url>,
-    /// Keeps cookies like a browser, never follows redirects: every hop is asserted.
-    pub client: reqwest::Client,
-    /// The client's cookies.
-    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// The test's own browser (its cookies; redirects are not followed, so every hop is
+    /// asserted). Other browsers are `Browser::new()`, passed to the `_in` methods.
+    pub browser: Browser,
     /// The app's database, e.g. for a second app on the same file.
     pub database_url: String,
     pub pool: SqlitePool,
@@ -62,12 +63,10 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
     let client_secret = app.settings().client_secret.expose().to_owned();
     let client_id = app.settings().client_id.clone();
     actix_web::rt::spawn(app.run_until_stopped());
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     TestApp {
         address,
         tenant,
-        client: client_with(jar.clone()),
-        jar,
+        browser: Browser::new(),
         database_url,
         pool,
         client_secret,
@@ -191,38 +190,25 @@ fn init_test_logging() {
         .try_init();
 }
 
-pub fn client() -> reqwest::Client {
-    client_with(Default::default())
-}
-
-/// A browser whose cookies are in `jar`.
-pub fn client_with(jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_provider(jar)
-        .build()
-        .expect("client")
-}
-
 impl TestApp {
     pub fn url(&self, path: &str) -> Url {
         self.address.join(path).expect("path")
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
+        self.browser.get(self.url(path)).send().await.expect("GET")
     }
 
     pub async fn get_url(&self, url: &Url) -> Response {
-        self.client.get(url.clone()).send().await.expect("GET")
+        self.browser.get(url.clone()).send().await.expect("GET")
     }
 
     /// `GET /login[?next=]`: returns the tenant's `/authorize` URL the app redirected to.
     pub async fn start_login(&self, next: Option<&str>) -> Url {
-        self.start_login_in(&self.client, next).await
+        self.start_login_in(&self.browser, next).await
     }
 
-    pub async fn start_login_in(&self, browser: &reqwest::Client, next: Option<&str>) -> Url {
+    pub async fn start_login_in(&self, browser: &Browser, next: Option<&str>) -> Url {
         let mut url = self.url("/login");
         if let Some(next) = next {
             url.query_pairs_mut().append_pair("next", next);
@@ -235,7 +221,9 @@ impl TestApp {
     /// Follows `/authorize` to the tenant's form and submits it; returns where the tenant sent
     /// the browser (the app's callback with `code` and `state`, or an error).
     pub async fn submit_tenant_form(&self, authorize: &Url, email: &str, password: &str) -> Url {
-        submit_tenant_form_in(&self.client, authorize, email, password).await
+        self.browser
+            .submit_tenant_form(authorize, email, password)
+            .await
     }
 
     /// A login started here and completed at the tenant's form: the callback URL it returns
@@ -247,22 +235,17 @@ impl TestApp {
 
     /// A whole login as `email`; returns the callback's response (a redirect on success).
     pub async fn login_as(&self, email: &str) -> Response {
-        self.login_in(&self.client, email, None).await
+        self.login_in(&self.browser, email, None).await
     }
 
     pub async fn login_with_next(&self, email: &str, next: Option<&str>) -> Response {
-        self.login_in(&self.client, email, next).await
+        self.login_in(&self.browser, email, next).await
     }
 
     /// A whole login in another browser (its own cookies).
-    pub async fn login_in(
-        &self,
-        browser: &reqwest::Client,
-        email: &str,
-        next: Option<&str>,
-    ) -> Response {
+    pub async fn login_in(&self, browser: &Browser, email: &str, next: Option<&str>) -> Response {
         let authorize = self.start_login_in(browser, next).await;
-        let callback = submit_tenant_form_in(browser, &authorize, email, "pw").await;
+        let callback = browser.submit_tenant_form(&authorize, email, "pw").await;
         browser.get(callback).send().await.expect("GET callback")
     }
 
@@ -289,108 +272,27 @@ impl TestApp {
             .unwrap()
     }
 
-    /// This browser's session cookie (`name=value`), for replaying it from another client.
-    pub fn session_cookie(&self) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let header = self.jar.cookies(&self.address)?;
-        header
-            .to_str()
-            .ok()?
-            .split("; ")
-            .find(|c| c.starts_with("auth0_session="))
-            .map(str::to_owned)
+    /// The same app seen from a fresh browser (no cookies), for a story that moves to another
+    /// browser while keeping the app's helpers (`start`, `callback`, `assert_rejected`...).
+    pub fn in_a_new_browser(mut self) -> Self {
+        self.browser = Browser::new();
+        self
     }
 
-    /// Whether the session is anonymous: `/profile` sends it to log in.
+    /// The test browser's session cookie (`name=value`), for replaying it from another client.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.browser.session_cookie(&self.address)
+    }
+
+    /// Whether the test browser's session is anonymous: `/profile` sends it to log in.
     pub async fn is_anonymous(&self) -> bool {
-        let response = self.get("/profile").await;
+        self.is_anonymous_in(&self.browser).await
+    }
+
+    /// Whether `browser`'s session is anonymous.
+    pub async fn is_anonymous_in(&self, browser: &Browser) -> bool {
+        let response = browser.get(self.url("/profile")).send().await.expect("GET");
         response.status() == StatusCode::FOUND
             && location_str(&response).starts_with("/login?next=")
     }
-}
-
-pub async fn submit_tenant_form_in(
-    browser: &reqwest::Client,
-    authorize: &Url,
-    email: &str,
-    password: &str,
-) -> Url {
-    let fields = [
-        ("email", email),
-        ("password", password),
-        ("action", "login"),
-    ];
-    let response = post_tenant_form_in(browser, authorize, &fields).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::FOUND,
-        "the tenant accepts the form"
-    );
-    location(&response)
-}
-
-/// Follows `/authorize` to the tenant's login form and posts `fields` with the form's state.
-pub async fn post_tenant_form_in(
-    browser: &reqwest::Client,
-    authorize: &Url,
-    fields: &[(&str, &str)],
-) -> Response {
-    let form = location(
-        &browser
-            .get(authorize.clone())
-            .send()
-            .await
-            .expect("GET /authorize"),
-    );
-    let page = browser
-        .get(form.clone())
-        .send()
-        .await
-        .expect("GET /u/login");
-    assert_eq!(
-        page.status(),
-        StatusCode::OK,
-        "the tenant shows its login form"
-    );
-    let state = query_param(&form, "state").expect("form state");
-    let mut body = vec![("state", state.as_str())];
-    body.extend_from_slice(fields);
-    browser
-        .post(form.join("/u/login").unwrap())
-        .form(&body)
-        .send()
-        .await
-        .expect("POST /u/login")
-}
-
-/// The `Location` of a redirect, resolved against the request URL.
-#[track_caller]
-pub fn location(response: &Response) -> Url {
-    response
-        .url()
-        .join(&location_str(response))
-        .expect("Location is a URL")
-}
-
-#[track_caller]
-pub fn location_str(response: &Response) -> String {
-    response
-        .headers()
-        .get(LOCATION)
-        .unwrap_or_else(|| panic!("no Location on a {} response", response.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-#[track_caller]
-pub fn assert_is_redirect_to(response: &Response, location: &str) {
-    assert_eq!(response.status(), StatusCode::FOUND);
-    assert_eq!(location_str(response), location);
-}
-
-pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }

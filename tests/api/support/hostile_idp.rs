@@ -22,7 +22,7 @@ use reqwest::Response;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::helpers::{query_param, spawn_app_on, TestApp};
+use crate::support::{query_param, spawn_app_on, TestApp};
 
 pub const CLIENT_ID: &str = "hostile-test-client";
 pub const CLIENT_SECRET: &str = "hostile-test-client-secret-0123456789abcdef";
@@ -97,7 +97,7 @@ pub async fn spawn_with_hostile_idp_and(vars: &[(&str, &str)]) -> (TestApp, Host
         ("AUTH0_CLIENT_ID", CLIENT_ID),
         ("AUTH0_SECRET", CLIENT_SECRET),
         ("AUTH0_CALLBACK_URL", callback.as_str()),
-        ("SESSION_KEY", crate::helpers::TEST_SESSION_KEY),
+        ("SESSION_KEY", crate::support::TEST_SESSION_KEY),
     ];
     env.extend_from_slice(vars);
     let app = spawn_app_on(listener, &env).await;
@@ -333,7 +333,7 @@ pub async fn callback(app: &TestApp, login: &StartedLogin) -> Response {
     url.query_pairs_mut()
         .append_pair("code", CODE)
         .append_pair("state", &login.state);
-    app.client
+    app.browser
         .get(url)
         .timeout(Duration::from_secs(15))
         .send()

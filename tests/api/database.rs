@@ -1,0 +1,78 @@
+//! The database under load and failure: concurrent logins count exactly, nothing half-written.
+
+use reqwest::StatusCode;
+
+use crate::support::{spawn_app, Browser};
+
+#[actix_web::test]
+async fn fifty_parallel_logins_of_one_user_make_one_row_counting_fifty() {
+    let app = spawn_app().await;
+    let logins = (0..50).map(|_| {
+        let app = &app;
+        async move {
+            app.login_in(&Browser::new(), "ada@example.com", None)
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(logins).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::FOUND),
+        "{statuses:?}"
+    );
+    assert_eq!(app.profile_rows().await, 1);
+    assert_eq!(app.login_count("ada@example.com").await, Some(50));
+}
+
+#[actix_web::test]
+async fn two_hundred_parallel_logins_succeed_while_others_read_their_profiles() {
+    let app = spawn_app().await;
+    let reader = Browser::new();
+    app.login_in(&reader, "reader@example.com", None).await;
+    let logins = (0..200).map(|i| {
+        let app = &app;
+        async move {
+            let email = format!("user{i}@example.com");
+            app.login_in(&Browser::new(), &email, None).await.status()
+        }
+    });
+    let reads = (0..200).map(|_| {
+        let (app, reader) = (&app, &reader);
+        async move {
+            reader
+                .get(app.url("/profile"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let (logins, reads) = tokio::join!(
+        futures_util::future::join_all(logins),
+        futures_util::future::join_all(reads)
+    );
+    assert!(logins.iter().all(|s| *s == StatusCode::FOUND), "{logins:?}");
+    assert!(reads.iter().all(|s| *s == StatusCode::OK), "{reads:?}");
+    assert_eq!(app.profile_rows().await, 201);
+}
+
+#[actix_web::test]
+async fn a_database_that_cannot_be_written_gives_a_503_page_and_no_session() {
+    let app = spawn_app().await;
+    for trigger in [
+        "CREATE TRIGGER refuse_insert BEFORE INSERT ON user_profiles BEGIN SELECT RAISE(ABORT, 'disk is full'); END",
+        "CREATE TRIGGER refuse_update BEFORE UPDATE ON user_profiles BEGIN SELECT RAISE(ABORT, 'disk is full'); END",
+    ] {
+        sqlx::query(trigger).execute(&app.pool).await.unwrap();
+    }
+    let response = app.login_as("ada@example.com").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("could not record the login"), "{html}");
+    assert!(app.is_anonymous().await);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((app.profile_rows().await, sessions), (0, 0));
+}
