@@ -334,13 +334,7 @@ mod tests {
         );
         assert_eq!(settings.callback_path(), "/auth/callback");
     }
-    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::auth0::env::lookup;
 
     #[test]
     fn a_lock_script_over_plain_http_is_refused_off_loopback() {

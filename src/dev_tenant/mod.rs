@@ -16,8 +16,10 @@
 //! - `lock.rs`: the endpoints Lock calls (client settings, `/co/authenticate`, login tickets);
 //! - `token.rs`: discovery, keys, `/oauth/token`, the ID token, `/userinfo`;
 //! - `pages.rs`: `/v2/logout`, stats, avatars, and the response helpers;
-//! - `keys.rs`: the RSA signing key.
+//! - `keys.rs`: the RSA signing key;
+//! - `driver.rs`: the browser's side of a login here, for the tests and the benchmark.
 
+pub mod driver;
 pub mod keys;
 mod lock;
 mod pages;

@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 
 use crate::support::{
-    assert_is_redirect_to, location, query_param, spawn_app, spawn_app_with, spawn_app_with_tenant,
-    spawn_app_with_tenant_at, Browser, TEST_SESSION_KEY,
+    assert_is_redirect_to, location, query_param, spawn_app, spawn_app_for_domain, spawn_app_with,
+    spawn_app_with_tenant, spawn_app_with_tenant_at, Browser,
 };
 
 #[actix_web::test]
@@ -271,15 +271,7 @@ async fn an_unreachable_tenant_gives_a_503_login_page_and_the_app_stays_up() {
         .local_addr()
         .unwrap()
         .port();
-    let domain = format!("http://127.0.0.1:{port}");
-    let app = spawn_app_with(&[
-        ("AUTH0_DOMAIN", &domain),
-        ("AUTH0_CLIENT_ID", "client"),
-        ("AUTH0_SECRET", "not-a-real-secret"),
-        ("AUTH0_CALLBACK_URL", "http://127.0.0.1:9/callback"),
-        ("SESSION_KEY", TEST_SESSION_KEY),
-    ])
-    .await;
+    let app = spawn_app_for_domain(&format!("http://127.0.0.1:{port}")).await;
     assert!(
         app.tenant.is_none(),
         "no dev tenant when AUTH0_DOMAIN is set"

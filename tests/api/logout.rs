@@ -8,17 +8,7 @@ use crate::support::{assert_is_redirect_to, location, query_param, spawn_app};
 async fn logout_purges_the_session_and_goes_to_the_tenant_logout() {
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
-    let csrf = app
-        .csrf_token()
-        .await
-        .expect("the logout page has a CSRF token");
-    let response = app
-        .browser
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = app.log_out().await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let target = location(&response);
     assert_eq!(target.origin(), app.tenant.as_ref().unwrap().origin());
@@ -102,7 +92,6 @@ async fn a_post_without_a_body_or_token_is_refused_with_a_page_that_says_why() {
 async fn logout_logs_out_even_when_the_database_cannot_end_the_session() {
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
-    let csrf = app.csrf_token().await.unwrap();
     sqlx::query(
         "CREATE TRIGGER refuse_delete BEFORE DELETE ON user_sessions \
          BEGIN SELECT RAISE(ABORT, 'database is read-only'); END",
@@ -110,13 +99,7 @@ async fn logout_logs_out_even_when_the_database_cannot_end_the_session() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let response = app
-        .browser
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = app.log_out().await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(
         location(&response).path(),

@@ -4,22 +4,14 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::support::{spawn_app, spawn_app_with, status_with_cookie, Browser, TEST_SESSION_KEY};
+use crate::support::{spawn_app, spawn_app_for_domain, status_with_cookie, Browser};
 
 #[actix_web::test]
 async fn while_the_tenant_hangs_twenty_logins_get_503_within_one_upstream_timeout() {
     // A tenant that accepts connections and never answers: the kernel completes the handshake
     // (the listener's backlog), nobody reads.
     let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let domain = format!("http://{}", black_hole.local_addr().unwrap());
-    let app = spawn_app_with(&[
-        ("AUTH0_DOMAIN", &domain),
-        ("AUTH0_CLIENT_ID", "client"),
-        ("AUTH0_SECRET", "not-a-real-secret"),
-        ("AUTH0_CALLBACK_URL", "http://127.0.0.1:9/callback"),
-        ("SESSION_KEY", TEST_SESSION_KEY),
-    ])
-    .await;
+    let app = spawn_app_for_domain(&format!("http://{}", black_hole.local_addr().unwrap())).await;
     let started = Instant::now();
     let logins = (0..20).map(|_| {
         let app = &app;

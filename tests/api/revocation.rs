@@ -16,14 +16,7 @@ async fn logout_revokes_a_copied_session_cookie() {
         status_with_cookie(app.url("/profile"), &copied).await,
         StatusCode::OK
     );
-    let csrf = app.csrf_token().await.unwrap();
-    let logout = app
-        .browser
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
+    let logout = app.log_out().await;
     assert_eq!(logout.status(), StatusCode::FOUND);
     assert_eq!(
         status_with_cookie(app.url("/profile"), &copied).await,
@@ -44,13 +37,7 @@ async fn logging_out_one_browser_leaves_the_others_logged_in() {
     let other = Browser::new();
     app.login_in(&other, "ada@example.com", None).await;
     app.login_as("ada@example.com").await;
-    let csrf = app.csrf_token().await.unwrap();
-    app.browser
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
+    app.log_out().await;
     assert!(app.is_anonymous().await);
     assert!(!app.is_anonymous_in(&other).await);
 }

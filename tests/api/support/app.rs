@@ -105,16 +105,60 @@ pub async fn spawn_app_with_tenant_at(
     .await
     .unwrap();
     let settings = tenant.tenant_settings();
+    let client = TenantClient {
+        domain: &settings.domain,
+        client_id: &settings.client_id,
+        client_secret: settings.client_secret.expose(),
+    };
+    let app = spawn_app_for_tenant(listener, &client, callback.as_str(), vars).await;
+    (app, tenant)
+}
+
+/// A real-tenant configuration's tenant and client: what `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and
+/// `AUTH0_SECRET` say.
+pub struct TenantClient<'a> {
+    pub domain: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+}
+
+impl TenantClient<'_> {
+    /// A client of a tenant at `domain` that nobody registered: for a tenant that is down.
+    pub fn made_up(domain: &str) -> TenantClient<'_> {
+        TenantClient {
+            domain,
+            client_id: "client",
+            client_secret: "not-a-real-secret",
+        }
+    }
+}
+
+/// The app on `listener`, configured as for a real tenant: the one place that writes that
+/// environment (`AUTH0_DOMAIN`, the client, `AUTH0_CALLBACK_URL`, `SESSION_KEY`). `vars` come
+/// on top.
+pub async fn spawn_app_for_tenant(
+    listener: std::net::TcpListener,
+    tenant: &TenantClient<'_>,
+    callback: &str,
+    vars: &[(&str, &str)],
+) -> TestApp {
     let mut env = vec![
-        ("AUTH0_DOMAIN", settings.domain.as_str()),
-        ("AUTH0_CLIENT_ID", settings.client_id.as_str()),
-        ("AUTH0_SECRET", settings.client_secret.expose()),
-        ("AUTH0_CALLBACK_URL", callback.as_str()),
+        ("AUTH0_DOMAIN", tenant.domain),
+        ("AUTH0_CLIENT_ID", tenant.client_id),
+        ("AUTH0_SECRET", tenant.client_secret),
+        ("AUTH0_CALLBACK_URL", callback),
         ("SESSION_KEY", TEST_SESSION_KEY),
     ];
     env.extend_from_slice(vars);
-    let app = spawn_app_on(listener, &env).await;
-    (app, tenant)
+    spawn_app_on(listener, &env).await
+}
+
+/// The app configured for a tenant at `domain` with a made-up client, its callback on a port
+/// nobody serves: for a tenant that is down, hangs, or refuses.
+pub async fn spawn_app_for_domain(domain: &str) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let tenant = TenantClient::made_up(domain);
+    spawn_app_for_tenant(listener, &tenant, "http://127.0.0.1:9/callback", &[]).await
 }
 
 /// A dev tenant registered for an app that will serve on `listener`, and that app's settings
@@ -247,6 +291,20 @@ impl TestApp {
         let authorize = self.start_login_in(browser, next).await;
         let callback = browser.submit_tenant_form(&authorize, email, "pw").await;
         browser.get(callback).send().await.expect("GET callback")
+    }
+
+    /// `POST /logout` with the logout page's CSRF token, as its button does.
+    pub async fn log_out(&self) -> Response {
+        let csrf = self
+            .csrf_token()
+            .await
+            .expect("the logout page has a CSRF token");
+        self.browser
+            .post(self.url("/logout"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("POST /logout")
     }
 
     /// The logout form's CSRF token, read from the logout page.

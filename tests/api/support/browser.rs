@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use auth0_actix::dev_tenant::driver;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
@@ -41,43 +42,16 @@ impl Browser {
     /// Follows `/authorize` to the tenant's form and submits it; returns where the tenant sent
     /// the browser (the app's callback with `code` and `state`, or an error).
     pub async fn submit_tenant_form(&self, authorize: &Url, email: &str, password: &str) -> Url {
-        let fields = [
-            ("email", email),
-            ("password", password),
-            ("action", "login"),
-        ];
-        let response = self.post_tenant_form(authorize, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::FOUND,
-            "the tenant accepts the form"
-        );
-        location(&response)
+        driver::log_in_at_tenant(self, authorize, email, password)
+            .await
+            .unwrap_or_else(|e| panic!("the tenant accepts the form: {e}"))
     }
 
     /// Follows `/authorize` to the tenant's login form and posts `fields` with the form's state.
     pub async fn post_tenant_form(&self, authorize: &Url, fields: &[(&str, &str)]) -> Response {
-        let form = location(
-            &self
-                .get(authorize.clone())
-                .send()
-                .await
-                .expect("GET /authorize"),
-        );
-        let page = self.get(form.clone()).send().await.expect("GET /u/login");
-        assert_eq!(
-            page.status(),
-            StatusCode::OK,
-            "the tenant shows its login form"
-        );
-        let state = query_param(&form, "state").expect("form state");
-        let mut body = vec![("state", state.as_str())];
-        body.extend_from_slice(fields);
-        self.post(form.join("/u/login").unwrap())
-            .form(&body)
-            .send()
+        driver::post_login_form(self, authorize, fields)
             .await
-            .expect("POST /u/login")
+            .unwrap_or_else(|e| panic!("the tenant shows its login form: {e}"))
     }
 }
 

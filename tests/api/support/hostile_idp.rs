@@ -22,7 +22,7 @@ use reqwest::Response;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::support::{query_param, spawn_app_on, TestApp};
+use crate::support::{query_param, spawn_app_for_tenant, TenantClient, TestApp};
 
 pub const CLIENT_ID: &str = "hostile-test-client";
 pub const CLIENT_SECRET: &str = "hostile-test-client-secret-0123456789abcdef";
@@ -92,15 +92,12 @@ pub async fn spawn_with_hostile_idp_and(vars: &[(&str, &str)]) -> (TestApp, Host
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let callback = format!("http://{}/callback", listener.local_addr().unwrap());
     let domain = idp.issuer().as_str().trim_end_matches('/').to_owned();
-    let mut env = vec![
-        ("AUTH0_DOMAIN", domain.as_str()),
-        ("AUTH0_CLIENT_ID", CLIENT_ID),
-        ("AUTH0_SECRET", CLIENT_SECRET),
-        ("AUTH0_CALLBACK_URL", callback.as_str()),
-        ("SESSION_KEY", crate::support::TEST_SESSION_KEY),
-    ];
-    env.extend_from_slice(vars);
-    let app = spawn_app_on(listener, &env).await;
+    let client = TenantClient {
+        domain: &domain,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+    };
+    let app = spawn_app_for_tenant(listener, &client, &callback, vars).await;
     (app, idp)
 }
 
