@@ -274,6 +274,10 @@ mod tests {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".into(),
             // A pattern with many distinct characters, repeated.
             "q7Wz!kP2@xL9mR".repeat(5),
+            // The same, almost: its tail differs.
+            format!("{}q7Wz!kP2@X", "q7Wz!kP2@xL9mR".repeat(4)),
+            "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba9876543210+/".into(),
+            "correct-horse-battery-staple-correct-horse-battery-staple-123456".into(),
         ] {
             let mut vars = real_without("SESSION_KEY");
             vars.push(("SESSION_KEY", &key));

@@ -206,8 +206,8 @@ fn session_key(configured: Option<Key>) -> Key {
 fn warm_up_in_background(auth0: web::Data<Auth0>) {
     actix_web::rt::spawn(async move {
         if let Err(e) = auth0.warm_up().await {
-            let reason: &(dyn std::error::Error + 'static) = &e;
-            tracing::warn!(reason, "auth0: tenant not reachable yet; login will retry");
+            let reason = crate::auth0::log_line(&e);
+            tracing::warn!(%reason, "auth0: tenant not reachable yet; login will retry");
         }
     });
 }

@@ -2,7 +2,7 @@
 //! django-auth0's `context_processors.auth0`. It never holds the client secret.
 
 use actix_session::SessionExt;
-use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::error::Auth0Error;
@@ -41,10 +41,7 @@ impl Auth0Context {
     /// The context for a request whose user was already checked (by an extractor); otherwise
     /// the user is left out. `None` when the module is not mounted.
     pub fn for_request(req: &HttpRequest) -> Option<Self> {
-        let user = req
-            .extensions()
-            .get::<CheckedUser>()
-            .and_then(|checked| checked.0.clone());
+        let user = CheckedUser::get(req).flatten();
         Self::with_user(req, user).ok()
     }
 

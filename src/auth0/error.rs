@@ -205,9 +205,11 @@ impl ResponseError for Auth0Error {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        // As a `dyn Error`, so the log line carries the whole chain of causes.
-        let reason: &(dyn std::error::Error + 'static) = self;
-        tracing::warn!(status = status.as_u16(), reason, "auth0: request refused");
+        tracing::warn!(
+            status = status.as_u16(),
+            reason = %log_line(self),
+            "auth0: request refused"
+        );
         let public = self.public();
         let mut response = HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -226,6 +228,20 @@ impl ResponseError for Auth0Error {
 fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// An error and its causes (`a: b: c`) as one log line, each escaped with [`printable`]: causes
+/// can carry the tenant's words (a discovery document, an `error_description`), and no tenant
+/// may forge log lines.
+pub fn log_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = printable(&error.to_string());
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&printable(&cause.to_string()));
+        source = cause.source();
+    }
+    line
 }
 
 /// `text` as one log line: control characters (CR, LF, ESC...) escaped, so a value from a URL
@@ -252,6 +268,20 @@ pub fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{printable, Auth0Error};
+
+    #[test]
+    fn a_chain_of_causes_is_one_escaped_line() {
+        let cause = std::io::Error::other("line one\nINFO forged");
+        let error = Auth0Error::Unavailable {
+            during: "discovery".into(),
+            source: std::sync::Arc::new(cause),
+        };
+        let line = super::log_line(&error);
+        assert_eq!(
+            line,
+            "the tenant is unavailable: discovery: line one\\nINFO forged"
+        );
+    }
 
     #[test]
     fn a_crafted_error_cannot_forge_a_log_line() {

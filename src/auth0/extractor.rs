@@ -1,30 +1,56 @@
 //! Extractors for handlers: [`AuthUser`] requires a logged-in user, [`MaybeUser`] does not.
 //! Either asks the backend whether the session is still live, once per request.
 
+use std::rc::Rc;
+
 use actix_session::SessionExt;
 use actix_web::http::{header, StatusCode};
-use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use actix_web::{HttpResponseBuilder, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use super::error::Auth0Error;
-use super::session::AuthSession;
+use super::error::{log_line, printable, Auth0Error};
+use super::session::{AuthSession, LoggedIn};
 use super::transaction::now;
 pub use super::user::{AuthUser, MaybeUser};
 use super::{Auth0, LOGIN_PATH};
 
-/// The result of checking this request's session, kept in the request's extensions.
-#[derive(Clone)]
-pub(crate) struct CheckedUser(pub Option<AuthUser>);
+/// The check of this request's session, kept in the request's extensions and done once: a
+/// handler's extractors run concurrently, and each asks for the user.
+#[derive(Clone, Default)]
+pub(crate) struct CheckedUser(Rc<tokio::sync::OnceCell<Option<AuthUser>>>);
+
+impl CheckedUser {
+    /// The result, if the check is done.
+    pub(crate) fn get(req: &HttpRequest) -> Option<Option<AuthUser>> {
+        req.extensions().get::<Self>()?.0.get().cloned()
+    }
+}
 
 /// The logged-in user of this request: from the session, for this tenant and client, within its
 /// lifetimes, not revoked here, and confirmed live by the backend. Otherwise the user is dropped
 /// from the session (the logins in flight stay); an expired session is also ended at the backend
 /// (its server-side row, where there is one, is deleted).
 pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, Auth0Error> {
-    if let Some(CheckedUser(user)) = req.extensions().get::<CheckedUser>() {
-        return Ok(user.clone());
-    }
+    let checked = {
+        let mut extensions = req.extensions_mut();
+        match extensions.get::<CheckedUser>() {
+            Some(checked) => checked.clone(),
+            None => {
+                let checked = CheckedUser::default();
+                extensions.insert(checked.clone());
+                checked
+            }
+        }
+    };
+    checked
+        .0
+        .get_or_try_init(|| check_session(req))
+        .await
+        .cloned()
+}
+
+async fn check_session(req: &HttpRequest) -> Result<Option<AuthUser>, Auth0Error> {
     let session = req.get_session();
     let auth = AuthSession(&session);
     let user = match auth.logged_in() {
@@ -33,19 +59,14 @@ pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, 
             let auth0 = Auth0::of(req)?;
             let settings = auth0.settings();
             let now = now();
+            let until = logged_in.expires_at(&settings.session);
             let live = if !logged_in.is_for(settings) {
                 tracing::info!("auth0: a session of another tenant or client is ignored");
                 false
-            } else if logged_in.is_expired(now, &settings.session) {
-                tracing::info!(sub = %logged_in.user.sub, "auth0: session expired");
-                if let Err(e) = auth0.backend().logout(&logged_in.user).await {
-                    tracing::warn!(
-                        error = &*e as &dyn std::error::Error,
-                        "auth0: could not end an expired session"
-                    );
-                }
+            } else if auth0.revoked().contains(&logged_in.user.session_id, until) {
                 false
-            } else if auth0.revoked().contains(&logged_in.user.session_id, now) {
+            } else if logged_in.is_expired(now, &settings.session) {
+                end_session(auth0, &logged_in, now, "expired").await;
                 false
             } else {
                 auth0
@@ -64,8 +85,41 @@ pub(crate) async fn current_user(req: &HttpRequest) -> Result<Option<AuthUser>, 
             }
         }
     };
-    req.extensions_mut().insert(CheckedUser(user.clone()));
     Ok(user)
+}
+
+/// Ends a session of this tenant at the backend, once: the first request that finds it
+/// expired (or the logout) does, and a replayed cookie never reaches the backend again.
+///
+/// The backend call runs as a task of its own, awaited here: once the session is marked ended,
+/// its end must reach the backend even if this request's future is dropped (actix drops the
+/// other extractors of a request when one fails, and a client may hang up).
+pub(crate) async fn end_session(
+    auth0: &web::Data<Auth0>,
+    logged_in: &LoggedIn,
+    now: i64,
+    why: &'static str,
+) {
+    let until = logged_in.expires_at(&auth0.settings().session);
+    if !auth0
+        .revoked()
+        .revoke(&logged_in.user.session_id, until, now)
+    {
+        return;
+    }
+    let (auth0, user) = (auth0.clone(), logged_in.user.clone());
+    let ending = actix_web::rt::spawn(async move {
+        let sub = printable(&user.sub);
+        match auth0.backend().logout(&user).await {
+            Ok(()) => tracing::info!(%sub, "auth0: session ended ({why})"),
+            Err(e) => tracing::error!(
+                %sub,
+                error = %log_line(&*e),
+                "auth0: session ended here ({why}), but the backend could not end it"
+            ),
+        }
+    });
+    let _ = ending.await;
 }
 
 impl FromRequest for AuthUser {

@@ -5,11 +5,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::error::Auth0Error;
-use super::extractor::AuthUser;
+use super::error::{printable, Auth0Error};
+use super::extractor::{end_session, AuthUser};
 use super::redirect::local_path;
 use super::session::AuthSession;
-use super::transaction::PendingLogin;
+use super::transaction::{now, PendingLogin};
 use super::{secure_eq, Auth0};
 
 #[derive(Deserialize)]
@@ -88,7 +88,7 @@ pub async fn callback(
         },
         auth0.settings(),
     )?;
-    tracing::info!(sub = %profile.sub, "auth0: logged in");
+    tracing::info!(sub = %printable(&profile.sub), "auth0: logged in");
     // `next` was normalised when the login started; checked again here, so the value that goes
     // into `Location` is always the value that was checked.
     let target = login
@@ -121,18 +121,12 @@ pub async fn logout(
     if !secure_eq(&expected, &posted) {
         return Err(Auth0Error::Csrf);
     }
+    // Only a live session of this tenant is ended at the backend (once); any session is purged.
     if let Some(logged_in) = auth.logged_in() {
-        let user = &logged_in.user;
-        auth0
-            .revoked()
-            .revoke(&user.session_id, &logged_in, &auth0.settings().session);
-        match auth0.backend().logout(user).await {
-            Ok(()) => tracing::info!(sub = %user.sub, "auth0: logged out"),
-            Err(e) => tracing::error!(
-                sub = %user.sub,
-                error = &*e as &dyn std::error::Error,
-                "auth0: logged out in this browser, but the backend could not end the session"
-            ),
+        let settings = auth0.settings();
+        let now = now();
+        if logged_in.is_for(settings) && !logged_in.is_expired(now, &settings.session) {
+            end_session(&auth0, &logged_in, now, "logged out").await;
         }
     }
     auth.log_out();

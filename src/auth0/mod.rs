@@ -90,7 +90,7 @@ pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
 use client::Auth0Client;
 pub use context::Auth0Context;
 pub use env::ConfigError;
-pub use error::{Auth0Error, PublicError};
+pub use error::{log_line, Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
 pub use lock::LockWidget;
 pub use secret::{secure_eq, session_key, session_key_from_env, Secret};

@@ -35,11 +35,17 @@ pub fn local_path(raw: &str) -> Option<String> {
         .then_some(normalised)
 }
 
-/// Encoded `/`, `\` or NUL: harmless to a browser, but one decoding step in front of the app (a
-/// proxy that normalises, a redirect that adds a slash) turns `/%2f/evil.com` into `//evil.com`.
+/// Encoded `/`, `\` or control characters (which browsers strip): harmless to a browser as they
+/// are, but one decoding step in front of the app (a proxy that normalises, a redirect that adds
+/// a slash) turns `/%2f/evil.com` or `/%09/evil.com` into `//evil.com`.
 fn has_encoded_separator(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    ["%2f", "%5c", "%00"].iter().any(|e| lower.contains(e))
+    path.as_bytes().windows(3).any(|w| {
+        let decoded = (w[0] == b'%')
+            .then(|| std::str::from_utf8(&w[1..]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        decoded.is_some_and(|b| b == b'/' || b == b'\\' || b.is_ascii_control())
+    })
 }
 
 /// `raw` resolved on a placeholder origin: its path and query, or `None` if it left the origin.
@@ -118,8 +124,11 @@ mod tests {
     }
 
     #[test]
-    fn encoded_line_breaks_stay_encoded() {
-        assert_eq!(local_path("/%0d%0a").as_deref(), Some("/%0d%0a"));
+    fn encoded_control_characters_are_refused() {
+        for raw in ["/%0d%0a", "/%09/evil.com", "/a%7Fb", "/%1F"] {
+            assert_eq!(local_path(raw), None, "{raw:?}");
+        }
+        assert_eq!(local_path("/a%20b%41").as_deref(), Some("/a%20b%41"));
     }
 
     #[test]
@@ -184,6 +193,7 @@ mod tests {
                     prop_assert!(next.bytes().all(|b| b.is_ascii_graphic()), "{:?}", next);
                     let lower = next.to_ascii_lowercase();
                     prop_assert!(!lower.contains("%2f") && !lower.contains("%5c"), "{:?}", next);
+                    prop_assert!(!lower.contains("%0") && !lower.contains("%1"), "{:?}", next);
                     prop_assert_eq!(local_path(&next), Some(next.clone()), "a fixpoint");
                 }
             }

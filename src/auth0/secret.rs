@@ -62,21 +62,25 @@ pub fn session_key(raw: Option<&str>) -> Result<Key, ConfigError> {
     }
 }
 
-/// Why a key is clearly not random, if it is: a short pattern repeated (`aaaa...`,
-/// `0123456789` over and over, a word typed again and again), or too few distinct characters.
-/// No test can prove randomness; these catch the placeholders people paste.
+/// Why a key is clearly not random, if it is: a pattern repeated, even approximately
+/// (`aaaa...`, `0123456789` over and over, a phrase typed twice), the alphabet in order either
+/// way, or too few distinct characters. No test can prove randomness; these catch the
+/// placeholders people paste.
 fn not_random(key: &[u8]) -> Option<&'static str> {
-    // The shortest period p such that key[i] == key[i - p] everywhere.
-    let period = (1..=key.len() / 2).find(|&p| key[p..].iter().zip(key).all(|(a, b)| a == b));
-    if period.is_some() {
-        return Some("it repeats a short pattern");
+    // Repeats show as repeated 4-grams: a random base64 or hex key of 64 characters has all
+    // of its 61 distinct; "correct-horse-battery-staple" typed twice has about half.
+    let grams: Vec<&[u8]> = key.windows(4).collect();
+    let distinct: std::collections::HashSet<&[u8]> = grams.iter().copied().collect();
+    if distinct.len() * 10 < grams.len() * 9 {
+        return Some("it repeats a pattern");
     }
-    // Characters in alphabetical order (`ABCD...`, `0123...`): a quarter of the pairs at most.
-    let ascending = key
+    // Characters in alphabetical order, up or down (`ABCD...`, `9876...`): half the pairs at
+    // most (a random hex key has about one pair in eight in order).
+    let runs = key
         .windows(2)
-        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .filter(|w| w[1] == w[0].wrapping_add(1) || w[0] == w[1].wrapping_add(1))
         .count();
-    if ascending * 4 > key.len() {
+    if runs * 2 > key.len() {
         return Some("it runs through the alphabet in order");
     }
     let mut seen = [false; 256];

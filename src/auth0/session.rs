@@ -37,6 +37,12 @@ pub struct LoggedIn {
 }
 
 impl LoggedIn {
+    /// When the absolute lifetime ends (Unix seconds).
+    pub fn expires_at(&self, lifetime: &SessionLifetime) -> i64 {
+        self.logged_in_at
+            .saturating_add(lifetime.absolute.as_secs() as i64)
+    }
+
     /// Whether this login came from the tenant and client of `settings`.
     pub fn is_for(&self, settings: &Auth0Settings) -> bool {
         self.iss == settings.issuer.as_str() && self.aud == settings.client_id

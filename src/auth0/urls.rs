@@ -118,21 +118,30 @@ pub fn check_success_url(
     if let Some(path) = super::redirect::local_path(success_url) {
         return Ok(path);
     }
-    match (Url::parse(success_url), callback_url) {
-        (Ok(url), Some(callback))
-            if url.origin() == callback.origin()
-                && url.username().is_empty()
-                && url.password().is_none() =>
-        {
-            Ok(url.to_string())
-        }
-        _ => Err(ConfigError::new(
+    let refused = || {
+        ConfigError::new(
             "AUTH0_SUCCESS_URL",
             format!(
                 "expects a local path such as /profile, or a URL on the origin of \
                  AUTH0_CALLBACK_URL, got `{success_url}`"
             ),
-        )),
+        )
+    };
+    match (Url::parse(success_url), callback_url) {
+        // On this origin: only its path and query are kept, and they follow the rule of `next`.
+        (Ok(url), Some(callback))
+            if url.origin() == callback.origin()
+                && url.username().is_empty()
+                && url.password().is_none() =>
+        {
+            let mut path = url.path().to_owned();
+            if let Some(query) = url.query() {
+                path.push('?');
+                path.push_str(query);
+            }
+            super::redirect::local_path(&path).ok_or_else(refused)
+        }
+        _ => Err(refused()),
     }
 }
 

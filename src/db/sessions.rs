@@ -82,7 +82,7 @@ const SESSION_CACHE_MAX: usize = 10_000;
 ///
 /// A revocation here can race a request that read the session just before it: that request
 /// must not put the revoked session back. Each read takes a [`Ticket`] before its query, and its
-/// result is cached only if no session was revoked since.
+/// result is cached only if that session was not revoked since (other logouts do not matter).
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<Entries>,
@@ -91,9 +91,16 @@ pub struct SessionCache {
 #[derive(Default)]
 struct Entries {
     by_session: HashMap<String, CachedSession>,
-    /// How many revocations this cache has seen: a read that started before one is not cached.
+    /// How many revocations this cache has seen: the clock tickets are read from.
     revocations: u64,
+    /// Each revoked session, with the count at its revocation and when it was: a read of that
+    /// session that started before is not cached. Kept well past any read's duration.
+    revoked: HashMap<String, (u64, Instant)>,
 }
+
+/// How long a revocation is remembered against reads that started before it (a read waits at
+/// most the pool's acquire timeout, 30 s, plus its query).
+const REVOKED_MEMORY: Duration = Duration::from_secs(120);
 
 struct CachedSession {
     profile: Arc<Profile>,
@@ -144,7 +151,7 @@ impl SessionCache {
         Ticket(self.lock().revocations)
     }
 
-    /// Caches a live session read under `ticket`, unless a session was revoked since.
+    /// Caches a live session read under `ticket`, unless that session was revoked since.
     pub fn store(
         &self,
         ticket: Ticket,
@@ -153,7 +160,11 @@ impl SessionCache {
         session_expires_at: chrono::DateTime<chrono::Utc>,
     ) {
         let mut entries = self.lock();
-        if entries.revocations != ticket.0 {
+        let revoked_since = entries
+            .revoked
+            .get(session_id)
+            .is_some_and(|(at, _)| *at > ticket.0);
+        if revoked_since {
             return;
         }
         let map = &mut entries.by_session;
@@ -188,6 +199,15 @@ impl SessionCache {
         let mut entries = self.lock();
         entries.by_session.remove(session_id);
         entries.revocations += 1;
+        let count = entries.revocations;
+        if entries.revoked.len() >= SESSION_CACHE_MAX {
+            entries
+                .revoked
+                .retain(|_, (_, when)| when.elapsed() < REVOKED_MEMORY);
+        }
+        entries
+            .revoked
+            .insert(session_id.to_owned(), (count, Instant::now()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -236,6 +256,15 @@ mod tests {
     fn a_read_stored_after_no_revocation_is_cached() {
         let cache = SessionCache::default();
         let ticket = cache.ticket();
+        cache.store(ticket, "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_some());
+    }
+
+    #[test]
+    fn a_logout_of_another_session_does_not_stop_this_one_from_being_cached() {
+        let cache = SessionCache::default();
+        let ticket = cache.ticket();
+        cache.forget("another");
         cache.store(ticket, "s1", profile(1), in_an_hour());
         assert!(cache.fresh("s1", 1).is_some());
     }

@@ -1,11 +1,17 @@
 //! Server-side revocation: logout kills copied cookies, only the browser that logged out, and a
 //! session ended by another process sharing the database ends here too.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use auth0_actix::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError, SessionLifetime};
+use futures_util::future::LocalBoxFuture;
 use reqwest::StatusCode;
 
-use crate::support::{session_cookie_set_by, spawn_app, status_with_cookie, Browser};
+use crate::support::{
+    location, session_cookie_set_by, spawn_app, spawn_module_app_with, status_with_cookie, Browser,
+};
 
 #[actix_web::test]
 async fn logout_revokes_a_copied_session_cookie() {
@@ -54,4 +60,131 @@ async fn a_session_ended_by_another_process_ends_here_within_the_cache_ttl() {
         .unwrap();
     tokio::time::sleep(auth0_actix::db::SESSION_CACHE_TTL + Duration::from_millis(200)).await;
     assert!(app.is_anonymous().await);
+}
+
+/// A backend that counts the sessions it is asked to end.
+#[derive(Clone, Default)]
+struct CountingBackend {
+    logouts: Arc<AtomicUsize>,
+}
+
+impl Auth0Backend for CountingBackend {
+    fn login<'a>(
+        &'a self,
+        profile: &'a Auth0Profile,
+        _session_id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
+        Box::pin(async move { Ok(profile.sub.clone()) })
+    }
+
+    fn logout<'a>(&'a self, _user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        self.logouts.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[actix_web::test]
+async fn a_replayed_logout_or_expired_cookie_reaches_the_backend_once() {
+    let backend = CountingBackend::default();
+    let lifetime = SessionLifetime {
+        absolute: Duration::from_secs(2),
+        rolling: Duration::from_secs(2),
+    };
+    let (home, _tenant) = spawn_module_app_with(backend.clone(), |s| s.session = lifetime).await;
+    let post_logout = |cookie: String, csrf: String| {
+        let url = home.join("/logout").unwrap();
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[("csrf", csrf)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // A logout, replayed with the same cookie and token: the backend hears of it once.
+    let (browser, cookie) = logged_in_at(&home).await;
+    let csrf = csrf_of(&browser, &home).await;
+    for _ in 0..3 {
+        assert_eq!(
+            post_logout(cookie.clone(), csrf.clone()).await,
+            StatusCode::FOUND
+        );
+    }
+    assert_eq!(backend.logouts.load(Ordering::SeqCst), 1);
+    // An expired cookie, replayed: ended at the backend by the first request only.
+    let (_browser, cookie) = logged_in_at(&home).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    for _ in 0..3 {
+        let status = status_with_cookie(home.join("/me").unwrap(), &cookie).await;
+        assert_eq!(status, StatusCode::FOUND);
+    }
+    assert_eq!(backend.logouts.load(Ordering::SeqCst), 2);
+}
+
+/// A browser logged in at a module app, and its session cookie.
+async fn logged_in_at(home: &url::Url) -> (Browser, String) {
+    let browser = Browser::new();
+    let login = browser
+        .get(home.join("/login").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let back = browser
+        .submit_tenant_form(&location(&login), "ada@example.com", "pw")
+        .await;
+    let done = browser.get(back).send().await.unwrap();
+    let cookie = session_cookie_set_by(&done).expect("a session cookie at login");
+    (browser, cookie)
+}
+
+async fn csrf_of(browser: &Browser, home: &url::Url) -> String {
+    let csrf = browser
+        .get(home.join("/csrf").unwrap())
+        .send()
+        .await
+        .unwrap();
+    csrf.text().await.unwrap()
+}
+
+#[actix_web::test]
+async fn a_logout_posted_with_another_tenants_session_does_not_end_it() {
+    // Staging and production share SESSION_KEY and the database; a staging cookie (with its own
+    // CSRF token) posted to production's logout is not production's to end.
+    let (staging, _t1) = crate::support::spawn_app_with_tenant(&[]).await;
+    staging.login_as("ada@example.com").await;
+    let cookie = staging.session_cookie().unwrap();
+    let csrf = staging.csrf_token().await.unwrap();
+    let (production, _t2) =
+        crate::support::spawn_app_with_tenant(&[("DATABASE_URL", &staging.database_url)]).await;
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(production.url("/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "its cookie is cleared there"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions")
+        .fetch_one(&staging.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "staging's session row is still there");
+    assert_eq!(
+        status_with_cookie(staging.url("/profile"), &cookie).await,
+        StatusCode::OK,
+        "still logged in at staging"
+    );
 }

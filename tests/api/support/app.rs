@@ -192,12 +192,21 @@ pub async fn dev_tenant_for(
 /// with its settings adjusted by `tweak`. `/me` answers the user's `sub`, `/csrf` the logout
 /// form's token. Returns the app's home.
 pub async fn spawn_module_app(tweak: impl FnOnce(&mut Auth0Settings)) -> (Url, DevTenant) {
+    let backend = auth0_actix::auth0::from_fn(|p| Ok(p.sub.clone()));
+    spawn_module_app_with(backend, tweak).await
+}
+
+/// Like [`spawn_module_app`], with the backend of the test's choice.
+pub async fn spawn_module_app_with(
+    backend: impl auth0_actix::auth0::Auth0Backend,
+    tweak: impl FnOnce(&mut Auth0Settings),
+) -> (Url, DevTenant) {
     use actix_web::{web, App, HttpResponse, HttpServer};
     use auth0_actix::auth0::{self, Auth0, AuthUser};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let (home, tenant, mut settings) = dev_tenant_for(&listener, "/me").await;
     tweak(&mut settings);
-    let auth0 = Auth0::new(settings, auth0::from_fn(|p| Ok(p.sub.clone())));
+    let auth0 = Auth0::new(settings, backend);
     let key = actix_web::cookie::Key::generate();
     let server = HttpServer::new(move || {
         App::new()
