@@ -161,3 +161,17 @@ fn startup_logs_the_address_bound_apart_from_the_public_url() {
         "{line}"
     );
 }
+
+#[test]
+fn the_env_example_parses_and_means_the_dev_tenant() {
+    // Copying .env.example to .env must give a working app, not a parse error (dotenvy refuses
+    // unquoted values with spaces) nor a tenant configuration error.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.example");
+    let vars: std::collections::HashMap<String, String> = dotenvy::from_path_iter(&path)
+        .expect(".env.example is readable")
+        .map(|item| item.expect(".env.example parses"))
+        .collect();
+    let config = auth0_actix::config::Config::from_lookup(&|name| vars.get(name).cloned())
+        .expect(".env.example is a valid configuration");
+    assert!(config.tenant.is_none(), "no tenant setting is filled in");
+}
