@@ -14,7 +14,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    telemetry::init();
+    let format = match telemetry::LogFormat::from_lookup(&|name| std::env::var(name).ok()) {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(format);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

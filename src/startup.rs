@@ -306,5 +306,3 @@ fn log_dashboard_settings(settings: &Auth0Settings) {
         home.origin().ascii_serialization()
     );
 }
-
-pub use telemetry::init as init_logging;

@@ -67,7 +67,7 @@ fn main() {
 fn serve_app() {
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
-        auth0_actix::telemetry::init();
+        auth0_actix::telemetry::init(Default::default());
         let config = auth0_actix::config::Config::from_env().map_err(|e| e.to_string())?;
         let app = auth0_actix::startup::Application::build(config)
             .await

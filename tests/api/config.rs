@@ -129,7 +129,6 @@ fn the_dev_tenant_refuses_an_address_other_machines_can_reach() {
 
 #[test]
 fn startup_logs_the_address_bound_apart_from_the_public_url() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_auth0-actix"))
         .current_dir(dir.path())
@@ -141,11 +140,11 @@ fn startup_logs_the_address_bound_apart_from_the_public_url() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let line = stderr
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.contains("; public URL"));
+    let line = crate::support::first_line_matching(
+        child.stderr.take().unwrap(),
+        |l| l.contains("; public URL"),
+        std::time::Duration::from_secs(20),
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let line = line.expect("a `listening on` line");

@@ -13,6 +13,7 @@ mod lock;
 mod login;
 mod logout;
 mod next;
+mod operations;
 mod outages;
 mod pages;
 mod pending_logins;
