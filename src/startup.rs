@@ -250,6 +250,9 @@ fn build_server(
     // Without TCP_NODELAY, a response written in two parts (headers, then a file's body) waits
     // for the client's delayed ACK: ~40 ms per static file.
     .tcp_nodelay(true)
+    // On SIGTERM/SIGINT: stop accepting, give requests in flight this long to finish (a callback
+    // takes at most two upstream timeouts, 20 s), then exit.
+    .shutdown_timeout(30)
     .listen(listener)
     .map_err(StartupError::Server)?
     .run();

@@ -19,6 +19,7 @@ mod pages;
 mod pending_logins;
 mod revocation;
 mod session_lifetime;
+mod shutdown;
 mod tenant_identity;
 mod transport;
 

@@ -41,6 +41,8 @@ pub enum TokenAnswer {
     Status(u16, String),
     /// A 307 to `/oauth/token-elsewhere`, which would answer with this ID token.
     Redirect(String),
+    /// This compact ID token, after this long (a slow tenant: a callback stays in flight).
+    IdTokenAfter(Duration, String),
     /// Never answers (well, after a minute).
     Hang,
 }
@@ -257,6 +259,10 @@ async fn token(script: web::Data<Script>) -> HttpResponse {
     let answer = script.token.lock().unwrap().clone();
     match answer {
         TokenAnswer::IdToken(id_token) => HttpResponse::Ok().json(token_response(&id_token)),
+        TokenAnswer::IdTokenAfter(delay, id_token) => {
+            actix_web::rt::time::sleep(delay).await;
+            HttpResponse::Ok().json(token_response(&id_token))
+        }
         TokenAnswer::Json(body) => HttpResponse::Ok().json(body),
         TokenAnswer::Status(status, body) => {
             HttpResponse::build(StatusCode::from_u16(status).unwrap())
