@@ -1,8 +1,10 @@
-//! Runs the app: `.env`, logging, configuration, then serve until Ctrl-C.
+//! Runs the app: `.env`, logging, configuration, then serve until Ctrl-C or SIGTERM. With the
+//! argument `dev-tenant`, runs the local dev tenant alone instead.
 
 use std::process::ExitCode;
 
 use auth0_actix::config::Config;
+use auth0_actix::dev_tenant::standalone::{self, StandaloneConfig};
 use auth0_actix::startup::{Application, StartupError};
 use auth0_actix::telemetry;
 
@@ -22,6 +24,9 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(format);
+    if std::env::args().nth(1).as_deref() == Some("dev-tenant") {
+        return run_dev_tenant().await;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -45,6 +50,24 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo run -- dev-tenant`: the local dev tenant alone, shared by several apps or instances.
+async fn run_dev_tenant() -> ExitCode {
+    let config = match StandaloneConfig::from_lookup(&|name| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match standalone::run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the dev tenant stopped: {e}");
             ExitCode::FAILURE
         }
     }

@@ -176,7 +176,7 @@ fn start_dev_tenant(
     }
     let tenant = DevTenant::start_for_app_on(local, listener).map_err(StartupError::DevTenant)?;
     tracing::warn!("{}", tenant.banner());
-    let callback = tenant.registration().callback_url.clone();
+    let callback = tenant.registration().callback_urls[0].clone();
     let settings = Auth0Settings::new(tenant.tenant_settings(), app, Some(callback))?;
     Ok((settings, Some(tenant)))
 }

@@ -75,7 +75,7 @@ pub(super) async fn client_settings(
         "tenant": "dev-tenant",
         "subscription": "free",
         "authorize": tenant.issuer.join("authorize").expect("URL").as_str(),
-        "callback": tenant.registration.callback_url.as_str(),
+        "callback": tenant.registration.callback_urls[0].as_str(),
         "hasAllowedOrigins": true,
         "strategies": [{
             "name": "auth0",
@@ -94,21 +94,14 @@ pub(super) async fn client_settings(
         .body(format!("Auth0.setClient({settings});"))
 }
 
-/// The app's origin: the only one allowed to call the tenant's cross-origin endpoints.
-pub(super) fn app_origin(tenant: &TenantState) -> String {
-    tenant
-        .registration
-        .callback_url
-        .origin()
-        .ascii_serialization()
-}
-
-/// Whether the request's `Origin` is the app's.
-pub(super) fn from_app_origin(tenant: &TenantState, req: &HttpRequest) -> bool {
+/// The request's `Origin`, if it is one of the app's (the only ones allowed to call the tenant's
+/// cross-origin endpoints).
+pub(super) fn app_origin(tenant: &TenantState, req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| origin == app_origin(tenant))
+        .filter(|origin| tenant.registration.allows_origin(origin))
+        .map(str::to_owned)
 }
 
 /// CORS for the app's origin, with credentials (the tenant's cookie), as Auth0 does for an
@@ -118,8 +111,7 @@ pub(super) fn with_cors(
     req: &HttpRequest,
     mut response: HttpResponse,
 ) -> HttpResponse {
-    if from_app_origin(tenant, req) {
-        let allowed = app_origin(tenant);
+    if let Some(allowed) = app_origin(tenant, req) {
         let headers = response.headers_mut();
         let value = |v: &str| header::HeaderValue::from_str(v).expect("header value");
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value(&allowed));
@@ -163,7 +155,7 @@ pub(super) async fn co_authenticate(
     body: web::Json<CoAuthenticate>,
 ) -> HttpResponse {
     let body = body.into_inner();
-    if !from_app_origin(&tenant, &req) {
+    if app_origin(&tenant, &req).is_none() {
         return oauth_error(
             StatusCode::FORBIDDEN,
             "unauthorized_client",

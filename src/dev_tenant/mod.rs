@@ -17,12 +17,14 @@
 //! - `token.rs`: discovery, keys, `/oauth/token`, the ID token, `/userinfo`;
 //! - `pages.rs`: `/v2/logout`, stats, avatars, and the response helpers;
 //! - `keys.rs`: the RSA signing key;
-//! - `driver.rs`: the browser's side of a login here, for the tests and the benchmark.
+//! - `driver.rs`: the browser's side of a login here, for the tests and the benchmark;
+//! - `standalone.rs`: `cargo run -- dev-tenant`, one tenant shared by several apps or instances.
 
 pub mod driver;
 pub mod keys;
 mod lock;
 mod pages;
+pub mod standalone;
 mod state;
 mod token;
 mod universal_login;
@@ -37,14 +39,42 @@ use crate::auth0::secret::Secret;
 use crate::auth0::settings::TenantSettings;
 use state::TenantState;
 
-/// The one application registered with the tenant: the app that started it.
+/// The application registered with the tenant: its Allowed Callback URLs (exact match, as Auth0
+/// does) and Allowed Logout URLs (where `/v2/logout` may send the user back to). An app running
+/// as several instances behind one URL, or several apps on this machine, share one registration.
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub client_name: String,
-    /// Allowed Callback URL (exact match, as Auth0 does).
-    pub callback_url: Url,
-    /// Allowed Logout URL: where `/v2/logout` may send the user back to.
-    pub logout_url: Url,
+    pub callback_urls: Vec<Url>,
+    pub logout_urls: Vec<Url>,
+}
+
+impl Registration {
+    /// An application at these callback URLs; each one's logout URL is the home page on its
+    /// origin.
+    pub fn for_callbacks(client_name: &str, callback_urls: Vec<Url>) -> Self {
+        let logout_urls = callback_urls
+            .iter()
+            .map(|callback| {
+                let mut home = callback.clone();
+                home.set_path("/");
+                home.set_query(None);
+                home
+            })
+            .collect();
+        Self {
+            client_name: client_name.to_owned(),
+            callback_urls,
+            logout_urls,
+        }
+    }
+
+    /// The origins the app is served from (its Allowed Web Origins, for Lock's CORS calls).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.callback_urls
+            .iter()
+            .any(|url| url.origin().ascii_serialization() == origin)
+    }
 }
 
 /// Request counts, so a benchmark or test can see discovery and keys fetched once, not per login.
@@ -86,17 +116,8 @@ impl DevTenant {
     /// (loopback only), with one application registered for `callback`, whose logout URL is the
     /// home page on the callback's origin.
     pub fn start_for_app(listener: TcpListener, callback: Url) -> std::io::Result<Self> {
-        let mut home = callback.clone();
-        home.set_path("/");
-        home.set_query(None);
-        Self::start_on(
-            listener,
-            Registration {
-                client_name: "auth0-actix sample".into(),
-                callback_url: callback,
-                logout_url: home,
-            },
-        )
+        let registration = Registration::for_callbacks("auth0-actix sample", vec![callback]);
+        Self::start_on(listener, registration)
     }
 
     /// The application registered with this tenant.
@@ -104,8 +125,21 @@ impl DevTenant {
         &self.state.registration
     }
 
-    /// Serves on a listener the caller bound; it must be on a loopback address.
+    /// Serves on a listener the caller bound (a loopback address), on the current actix runtime,
+    /// until that ends.
     pub fn start_on(listener: TcpListener, registration: Registration) -> std::io::Result<Self> {
+        let (tenant, server) = Self::server(listener, registration, false)?;
+        actix_web::rt::spawn(server);
+        Ok(tenant)
+    }
+
+    /// The tenant and its server, not yet awaited. With `signals`, the server stops on SIGINT
+    /// and SIGTERM (the standalone tenant); embedded in an app, it stops with the app.
+    pub fn server(
+        listener: TcpListener,
+        registration: Registration,
+        signals: bool,
+    ) -> std::io::Result<(Self, actix_web::dev::Server)> {
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() {
             return Err(std::io::Error::other(
@@ -115,15 +149,15 @@ impl DevTenant {
         let issuer = Url::parse(&format!("http://{addr}/")).expect("socket address URL");
         let state = web::Data::new(TenantState::new(issuer, registration));
         let app_state = state.clone();
-        let server =
+        let mut server =
             HttpServer::new(move || App::new().app_data(app_state.clone()).configure(routes))
                 .workers(1)
-                .disable_signals()
-                .tcp_nodelay(true)
-                .listen(listener)?
-                .run();
-        actix_web::rt::spawn(server);
-        Ok(Self { state })
+                .tcp_nodelay(true);
+        if !signals {
+            server = server.disable_signals();
+        }
+        let server = server.listen(listener)?.run();
+        Ok((Self { state }, server))
     }
 
     pub fn issuer(&self) -> &Url {

@@ -34,14 +34,11 @@ pub(super) async fn logout(
             "Logged out",
             "You are logged out of the local dev tenant.",
         ),
-        Some(Ok(url)) if url == tenant.registration.logout_url => redirect(url.as_str()),
+        Some(Ok(url)) if tenant.registration.logout_urls.contains(&url) => redirect(url.as_str()),
         Some(_) => page_error(
             StatusCode::BAD_REQUEST,
             "Logout URL not allowed",
-            &format!(
-                "returnTo must be the application's Allowed Logout URL ({}).",
-                tenant.registration.logout_url
-            ),
+            "returnTo must be one of the application's Allowed Logout URLs.",
         ),
     }
 }

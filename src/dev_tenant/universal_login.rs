@@ -33,15 +33,19 @@ pub(super) async fn authorize(
             "No application with this client_id is registered with this tenant.",
         );
     }
-    let registered = &tenant.registration.callback_url;
+    let registered = &tenant.registration.callback_urls;
     let redirect_uri = match q.redirect_uri.as_deref().map(Url::parse) {
-        Some(Ok(uri)) if &uri == registered => uri,
+        Some(Ok(uri)) if registered.contains(&uri) => uri,
         _ => {
+            let allowed: Vec<&str> = registered.iter().map(Url::as_str).collect();
             return page_error(
                 StatusCode::BAD_REQUEST,
                 "Callback URL mismatch",
-                &format!("The redirect_uri is not in the application's Allowed Callback URLs (it allows {registered})."),
-            )
+                &format!(
+                    "The redirect_uri is not in the application's Allowed Callback URLs ({}).",
+                    allowed.join(", ")
+                ),
+            );
         }
     };
     let back_with_error = |error: &str, description: &str| {

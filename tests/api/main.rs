@@ -20,6 +20,7 @@ mod pending_logins;
 mod revocation;
 mod session_lifetime;
 mod shutdown;
+mod standalone_tenant;
 mod tenant_identity;
 mod transport;
 

@@ -95,13 +95,10 @@ pub async fn spawn_app_with_tenant_at(
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let callback = home.join(callback).expect("a callback URL");
-    let mut logout = callback.clone();
-    logout.set_path("/");
-    let tenant = DevTenant::start(Registration {
-        client_name: "a real-tenant configuration".into(),
-        callback_url: callback.clone(),
-        logout_url: logout,
-    })
+    let tenant = DevTenant::start(Registration::for_callbacks(
+        "a real-tenant configuration",
+        vec![callback.clone()],
+    ))
     .await
     .unwrap();
     let settings = tenant.tenant_settings();
@@ -169,11 +166,10 @@ pub async fn dev_tenant_for(
 ) -> (Url, DevTenant, Auth0Settings) {
     let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let callback = home.join("/callback").unwrap();
-    let tenant = DevTenant::start(Registration {
-        client_name: "a host app".into(),
-        callback_url: callback.clone(),
-        logout_url: home.clone(),
-    })
+    let tenant = DevTenant::start(Registration::for_callbacks(
+        "a host app",
+        vec![callback.clone()],
+    ))
     .await
     .unwrap();
     let app_settings = AppSettings {
