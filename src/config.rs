@@ -30,6 +30,8 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// `DEV_TENANT_ADDR`: where the local dev tenant listens (loopback only).
     pub dev_tenant_addr: Option<SocketAddr>,
+    /// `METRICS_ADDR`: where Prometheus metrics are served; `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -100,6 +102,19 @@ impl Config {
                 )),
             })
             .transpose()?;
+        let metrics_addr = value("METRICS_ADDR")
+            .map(|raw| {
+                raw.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError::new(
+                        "METRICS_ADDR",
+                        format!(
+                            "expects an address and port for the metrics listener, e.g. \
+                             `127.0.0.1:9100`, got `{raw}`"
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
 
         Ok(Self {
             tenant,
@@ -108,6 +123,7 @@ impl Config {
             session_key,
             bind_addr,
             dev_tenant_addr,
+            metrics_addr,
         })
     }
 }

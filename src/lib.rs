@@ -41,6 +41,8 @@ pub mod error;
 pub mod layout;
 // Limits on the request head, checked before any handler.
 pub mod limits;
+// Prometheus metrics on their own listener (METRICS_ADDR).
+pub mod monitoring;
 // Home, profile, logout confirmation and health pages.
 pub mod pages;
 // Builds and runs the application.

@@ -19,7 +19,7 @@ use crate::config::{dev_tenant_off_loopback, Config, DEFAULT_DEV_TENANT_ADDR};
 use crate::db::{self, SessionCache};
 use crate::dev_tenant::DevTenant;
 use crate::layout::DevTenantInUse;
-use crate::{error, limits, pages, telemetry};
+use crate::{error, limits, monitoring, pages, telemetry};
 
 /// Why the app could not start: one line for the operator, no backtrace.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,11 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("cannot listen on {addr} (BIND_ADDR/PORT): {source}")]
     Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr} (METRICS_ADDR): {source}")]
+    MetricsBind {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -41,6 +46,7 @@ pub enum StartupError {
 
 pub struct Application {
     local: SocketAddr,
+    metrics: Option<SocketAddr>,
     server: Server,
     home_url: Url,
     auth0: web::Data<Auth0>,
@@ -120,10 +126,23 @@ impl Application {
             sessions,
             dev_notice,
         )?;
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .map_err(|source| StartupError::MetricsBind { addr, source })?;
+                let (bound, server) =
+                    monitoring::serve(listener, pool.clone()).map_err(StartupError::Server)?;
+                actix_web::rt::spawn(server);
+                tracing::info!("metrics on http://{bound}/metrics");
+                Some(bound)
+            }
+            None => None,
+        };
         // The address bound and the public URL differ behind a proxy: log both.
         tracing::info!("listening on {local}; public URL {home_url}");
         Ok(Self {
             local,
+            metrics,
             server,
             home_url,
             auth0,
@@ -135,6 +154,11 @@ impl Application {
     /// The address the server listens on (what `BIND_ADDR` resolved to, the port if it was 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// Where metrics are served (`METRICS_ADDR`, its port resolved), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
     }
 
     pub fn port(&self) -> u16 {

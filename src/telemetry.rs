@@ -95,10 +95,19 @@ pub async fn log_request(
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", id = %id);
     let result = next.call(req).instrument(span.clone()).await;
-    let status = match &result {
-        Ok(res) => res.status(),
-        Err(e) => e.as_response_error().status_code(),
+    let (status, route) = match &result {
+        Ok(res) => (res.status(), res.request().match_pattern()),
+        Err(e) => (e.as_response_error().status_code(), None),
     };
+    // By the route's pattern, never the raw path: a label per URL would grow without bound.
+    let labels = [
+        ("route", route.unwrap_or_else(|| "unmatched".to_owned())),
+        ("method", method.to_string()),
+        ("status", status.as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             %method,

@@ -183,6 +183,30 @@ impl Auth0Error {
     }
 }
 
+impl Auth0Error {
+    /// A short, stable name for the kind of failure: the `outcome` label of the login metrics.
+    pub fn kind(&self) -> &'static str {
+        use Auth0Error::*;
+        match self {
+            MissingState => "missing_state",
+            UnknownState => "unknown_state",
+            MissingCode => "missing_code",
+            Denied { .. } => "denied",
+            UnsolicitedError { .. } => "unsolicited_error",
+            Unavailable { .. } => "tenant_unavailable",
+            TokenRejected(_) => "token_rejected",
+            TokenEndpointUnreachable(_) | TokenEndpoint(_) => "token_endpoint",
+            InvalidIdToken(_) => "invalid_id_token",
+            InvalidUserInfo(_) => "invalid_userinfo",
+            UserInfoEndpointUnreachable(_) | UserInfoEndpoint(_) => "userinfo_endpoint",
+            Backend(_) => "backend",
+            CsrfMissing | Csrf => "csrf",
+            Session(_) => "session",
+            NotMounted => "not_mounted",
+        }
+    }
+}
+
 impl ResponseError for Auth0Error {
     fn status_code(&self) -> StatusCode {
         use Auth0Error::*;

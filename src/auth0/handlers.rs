@@ -38,10 +38,25 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
+/// The callback, counted: `auth0_logins_total{outcome}` is `success` or the kind of failure.
+pub async fn callback(
+    auth0: web::Data<Auth0>,
+    session: Session,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, Auth0Error> {
+    let result = finish_callback(auth0, session, query).await;
+    let outcome = match &result {
+        Ok(_) => "success",
+        Err(e) => e.kind(),
+    };
+    metrics::counter!("auth0_logins_total", "outcome" => outcome).increment(1);
+    result
+}
+
 /// Finishes a login, in the order that keeps an attacker's callback from doing anything:
 /// the state is taken from the session and checked before any network call; then the code
 /// exchange, the ID token, userinfo, the backend; only then a new session and the redirect.
-pub async fn callback(
+async fn finish_callback(
     auth0: web::Data<Auth0>,
     session: Session,
     query: web::Query<CallbackQuery>,

@@ -42,6 +42,21 @@ impl HttpClient {
     /// Sends one request for openidconnect (it takes any `Fn(HttpRequest) -> Future`).
     pub async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let request = reqwest::Request::try_from(request)?;
+        // `auth0_upstream_duration_seconds{endpoint}`: the path called (`/oauth/token`, ...).
+        let endpoint = request.url().path().to_owned();
+        let started = std::time::Instant::now();
+        let result = self.send(request).await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::histogram!(
+            "auth0_upstream_duration_seconds",
+            "endpoint" => endpoint,
+            "outcome" => outcome
+        )
+        .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send(&self, request: reqwest::Request) -> Result<HttpResponse, HttpError> {
         let mut response = self.inner.execute(request).await?;
         if response
             .content_length()

@@ -128,3 +128,42 @@ fn a_bad_log_format_is_a_configuration_error() {
         "{stderr}"
     );
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_logins_by_outcome_upstream_calls_and_the_pool() {
+    let app = crate::support::spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
+    let metrics = app.metrics.clone().expect("metrics are served");
+    assert_ne!(
+        metrics.port(),
+        app.address.port(),
+        "on a listener of their own"
+    );
+    app.login_as("ada@example.com").await;
+    assert_eq!(app.get("/profile").await.status(), StatusCode::OK);
+    // A refused login: a callback with a state this browser never started.
+    app.get("/callback?state=forged&code=x").await;
+    let body = reqwest::get(metrics).await.unwrap().text().await.unwrap();
+    for expected in [
+        r#"auth0_logins_total{outcome="success"}"#,
+        r#"auth0_logins_total{outcome="unknown_state"}"#,
+        r#"http_requests_total{route="/profile",method="GET",status="200"}"#,
+        r#"http_request_duration_seconds_bucket{route="/profile",method="GET",status="200""#,
+        r#"auth0_upstream_duration_seconds_bucket{endpoint="/oauth/token",outcome="ok""#,
+        r#"db_pool_connections{state="idle"}"#,
+    ] {
+        assert!(body.contains(expected), "{expected} in:\n{body}");
+    }
+    // Routes, never raw paths: a label per URL would grow without bound.
+    app.get("/nowhere-1").await;
+    let body = reqwest::get(app.metrics.clone().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!body.contains("nowhere-1"), "{body}");
+    assert!(
+        app.get("/metrics").await.status().is_client_error(),
+        "not on the public port"
+    );
+}

@@ -20,6 +20,8 @@ pub struct TestApp {
     /// The test's own browser (its cookies; redirects are not followed, so every hop is
     /// asserted). Other browsers are `Browser::new()`, passed to the `_in` methods.
     pub browser: Browser,
+    /// Where the app serves metrics, with `METRICS_ADDR` set.
+    pub metrics: Option<Url>,
     /// The app's database, e.g. for a second app on the same file.
     pub database_url: String,
     pub pool: SqlitePool,
@@ -58,6 +60,9 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         .await
         .expect("app starts");
     let address = Url::parse(&format!("http://127.0.0.1:{}/", app.port())).unwrap();
+    let metrics = app
+        .metrics_addr()
+        .map(|addr| Url::parse(&format!("http://{addr}/metrics")).unwrap());
     let tenant = app.dev_tenant().map(|t| t.issuer().clone());
     let pool = app.pool().clone();
     let client_secret = app.settings().client_secret.expose().to_owned();
@@ -67,6 +72,7 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         address,
         tenant,
         browser: Browser::new(),
+        metrics,
         database_url,
         pool,
         client_secret,
