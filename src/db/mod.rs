@@ -37,12 +37,38 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
             std::fs::create_dir_all(parent)?;
         }
     }
+    // Instances started together on one new file would each switch it to WAL and apply the
+    // migrations (SQLite has no advisory lock, and sqlx takes none for it): one instance at a
+    // time opens and migrates, under an exclusive lock on a file beside the database.
+    let lock = startup_lock(options.get_filename()).await?;
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
         .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    let migrated = sqlx::migrate!("./migrations").run(&pool).await;
+    drop(lock);
+    migrated?;
     Ok(pool)
+}
+
+/// An exclusive lock on `<database>.migrate-lock`, held until dropped (none for `:memory:`).
+async fn startup_lock(database: &std::path::Path) -> Result<Option<std::fs::File>, sqlx::Error> {
+    if database.as_os_str().to_string_lossy().starts_with(":memory:") {
+        return Ok(None);
+    }
+    let path = database.with_extension("migrate-lock");
+    tokio::task::spawn_blocking(move || -> std::io::Result<Option<std::fs::File>> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(Some(file))
+    })
+    .await
+    .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+    .map_err(sqlx::Error::Io)
 }
 
 /// Whether the database answers.

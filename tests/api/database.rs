@@ -76,3 +76,17 @@ async fn a_database_that_cannot_be_written_gives_a_503_page_and_no_session() {
         .unwrap();
     assert_eq!((app.profile_rows().await, sessions), (0, 0));
 }
+
+#[actix_web::test]
+async fn three_instances_starting_at_once_on_one_new_sqlite_file_all_start() {
+    // Each runs the migrations; without a lock, two of them fail with "table already exists".
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+        let starts = (0..3).map(|_| auth0_actix::db::connect(&url));
+        let results = futures_util::future::join_all(starts).await;
+        for result in &results {
+            assert!(result.is_ok(), "{:?}", result.as_ref().err());
+        }
+    }
+}
