@@ -53,7 +53,11 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
 
 /// An exclusive lock on `<database>.migrate-lock`, held until dropped (none for `:memory:`).
 async fn startup_lock(database: &std::path::Path) -> Result<Option<std::fs::File>, sqlx::Error> {
-    if database.as_os_str().to_string_lossy().starts_with(":memory:") {
+    if database
+        .as_os_str()
+        .to_string_lossy()
+        .starts_with(":memory:")
+    {
         return Ok(None);
     }
     let path = database.with_extension("migrate-lock");
