@@ -254,9 +254,9 @@ fn is_unprintable(c: char) -> bool {
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// An error and its causes (`a: b: c`) as one log line, each escaped with [`printable`]: causes
-/// can carry the tenant's words (a discovery document, an `error_description`), and no tenant
-/// may forge log lines.
+/// An error and its causes (`a: b: c`) as one log line, each cause with its control and
+/// invisible characters escaped: causes can carry the tenant's words (a discovery document, an
+/// `error_description`), and no tenant may forge log lines.
 pub fn log_line(error: &(dyn std::error::Error + 'static)) -> String {
     let mut line = printable(&error.to_string());
     let mut source = error.source();

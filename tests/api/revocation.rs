@@ -10,7 +10,8 @@ use futures_util::future::LocalBoxFuture;
 use reqwest::StatusCode;
 
 use crate::support::{
-    location, session_cookie_set_by, spawn_app, spawn_module_app_with, status_with_cookie, Browser,
+    log_in_at_module_app, session_cookie_set_by, spawn_app, spawn_module_app_with,
+    status_with_cookie, Browser,
 };
 
 #[actix_web::test]
@@ -108,7 +109,7 @@ async fn a_replayed_logout_or_expired_cookie_reaches_the_backend_once() {
         }
     };
     // A logout, replayed with the same cookie and token: the backend hears of it once.
-    let (browser, cookie) = logged_in_at(&home).await;
+    let (browser, cookie) = log_in_at_module_app(&home).await;
     let csrf = csrf_of(&browser, &home).await;
     for _ in 0..3 {
         assert_eq!(
@@ -118,29 +119,13 @@ async fn a_replayed_logout_or_expired_cookie_reaches_the_backend_once() {
     }
     assert_eq!(backend.logouts.load(Ordering::SeqCst), 1);
     // An expired cookie, replayed: ended at the backend by the first request only.
-    let (_browser, cookie) = logged_in_at(&home).await;
+    let (_browser, cookie) = log_in_at_module_app(&home).await;
     tokio::time::sleep(Duration::from_millis(3100)).await;
     for _ in 0..3 {
         let status = status_with_cookie(home.join("/me").unwrap(), &cookie).await;
         assert_eq!(status, StatusCode::FOUND);
     }
     assert_eq!(backend.logouts.load(Ordering::SeqCst), 2);
-}
-
-/// A browser logged in at a module app, and its session cookie.
-async fn logged_in_at(home: &url::Url) -> (Browser, String) {
-    let browser = Browser::new();
-    let login = browser
-        .get(home.join("/login").unwrap())
-        .send()
-        .await
-        .unwrap();
-    let back = browser
-        .submit_tenant_form(&location(&login), "ada@example.com", "pw")
-        .await;
-    let done = browser.get(back).send().await.unwrap();
-    let cookie = session_cookie_set_by(&done).expect("a session cookie at login");
-    (browser, cookie)
 }
 
 async fn csrf_of(browser: &Browser, home: &url::Url) -> String {

@@ -9,29 +9,12 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::support::{
-    location, session_cookie_set_by, spawn_app_with, spawn_module_app, status_with_cookie, Browser,
+    location, log_in_at_module_app, spawn_app_with, spawn_module_app, status_with_cookie, Browser,
 };
 
 /// A browser logged in at a module-only app (a `from_fn` backend: no server-side record).
 async fn logged_in_browser(home: &Url) -> Browser {
-    logged_in_browser_and_cookie(home).await.0
-}
-
-/// The same, with the session cookie (`name=value`) the login set, to replay elsewhere.
-async fn logged_in_browser_and_cookie(home: &Url) -> (Browser, String) {
-    let browser = Browser::new();
-    let login = browser
-        .get(home.join("/login").unwrap())
-        .send()
-        .await
-        .unwrap();
-    let back = browser
-        .submit_tenant_form(&location(&login), "ada@example.com", "pw")
-        .await;
-    let done = browser.get(back).send().await.unwrap();
-    assert_eq!(done.status(), StatusCode::FOUND);
-    let cookie = session_cookie_set_by(&done).expect("a session cookie at login");
-    (browser, cookie)
+    log_in_at_module_app(home).await.0
 }
 
 async fn me(browser: &reqwest::Client, home: &Url) -> StatusCode {
@@ -121,7 +104,7 @@ async fn bad_lifetimes_are_configuration_errors_naming_the_variable() {
 async fn with_a_cookie_only_backend_a_cookie_copied_before_logout_is_dead_after_it() {
     // `from_fn` keeps no record of sessions: the module remembers the logouts it saw.
     let (home, _tenant) = spawn_module_app(|_| {}).await;
-    let (browser, cookie) = logged_in_browser_and_cookie(&home).await;
+    let (browser, cookie) = log_in_at_module_app(&home).await;
     let replay = || status_with_cookie(home.join("/me").unwrap(), &cookie);
     assert_eq!(
         replay().await,

@@ -234,6 +234,24 @@ pub async fn spawn_module_app_with(
     (home, tenant)
 }
 
+/// A browser logged in at a module app (`spawn_module_app`) as ada, and the session cookie
+/// (`name=value`) the login set, to replay from elsewhere.
+pub async fn log_in_at_module_app(home: &Url) -> (Browser, String) {
+    let browser = Browser::new();
+    let login = browser
+        .get(home.join("/login").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let back = browser
+        .submit_tenant_form(&location(&login), "ada@example.com", "pw")
+        .await;
+    let done = browser.get(back).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::FOUND);
+    let cookie = super::session_cookie_set_by(&done).expect("a session cookie at login");
+    (browser, cookie)
+}
+
 /// Logs go through libtest's capture: shown for failing tests only.
 fn init_test_logging() {
     let _ = tracing_subscriber::fmt()
