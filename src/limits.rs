@@ -16,7 +16,12 @@ pub async fn request_head(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + " HTTP/1.1\r\n".len();
+    // The request target as sent (a path and query on HTTP/1.1), measured without copying it.
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(req.uri().path().len(), |pq| pq.as_str().len());
+    let line = req.method().as_str().len() + target + " HTTP/1.1\r\n".len();
     let headers: usize = req
         .headers()
         .iter()
