@@ -1,43 +1,45 @@
 //! The app's side of the seam: its [`Auth0Backend`]. A login upserts the profile row (its id is
 //! the user id) and records the session, which logout deletes; each request that needs the user
-//! asks whether the session is still live (through the per-process cache).
+//! asks whether the session is still live (through the per-process cache). Either engine.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
-use sqlx::SqlitePool;
 
 use crate::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError};
-use crate::db::{end_session, record_login, SessionCache};
+use crate::db::{Database, SessionCache};
 
 /// The app's [`Auth0Backend`]: a login upserts the profile row (its id is the user id) and
 /// records the session, which logout deletes.
-pub struct SqliteBackend {
-    pool: SqlitePool,
+pub struct DatabaseBackend {
+    db: Database,
     sessions: Arc<SessionCache>,
     /// The module's absolute session lifetime: session rows expire with it.
     lifetime: Duration,
 }
 
-impl SqliteBackend {
-    pub fn new(pool: SqlitePool, sessions: Arc<SessionCache>, lifetime: Duration) -> Self {
+impl DatabaseBackend {
+    pub fn new(db: Database, sessions: Arc<SessionCache>, lifetime: Duration) -> Self {
         Self {
-            pool,
+            db,
             sessions,
             lifetime,
         }
     }
 }
 
-impl Auth0Backend for SqliteBackend {
+impl Auth0Backend for DatabaseBackend {
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
         session_id: &'a str,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(async move {
-            let id = record_login(&self.pool, profile, session_id, self.lifetime).await?;
+            let id = self
+                .db
+                .record_login(profile, session_id, self.lifetime)
+                .await?;
             Ok(id.to_string())
         })
     }
@@ -46,12 +48,12 @@ impl Auth0Backend for SqliteBackend {
         &'a self,
         user: &'a AuthUser,
     ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move { Ok(self.sessions.profile(&self.pool, user).await?.is_some()) })
+        Box::pin(async move { Ok(self.sessions.profile(&self.db, user).await?.is_some()) })
     }
 
     fn logout<'a>(&'a self, user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
-            end_session(&self.pool, &user.session_id).await?;
+            self.db.end_session(&user.session_id).await?;
             self.sessions.forget(&user.session_id);
             Ok(())
         })

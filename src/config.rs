@@ -3,13 +3,16 @@
 //! names it. Reading goes through a lookup function so tests need not touch the process env.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::str::FromStr;
 
 use actix_web::cookie::Key;
+use sqlx::postgres::PgConnectOptions;
 
 use crate::auth0::env::non_empty;
 use crate::auth0::settings::{AppSettings, TenantSettings};
 use crate::auth0::urls::{check_callback_url, missing_callback};
 use crate::auth0::{self, ConfigError};
+use crate::db::{self, Engine};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
@@ -50,14 +53,7 @@ impl Config {
         }
 
         let database_url = value("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        if !database_url.starts_with("sqlite:") {
-            return Err(ConfigError::new(
-                "DATABASE_URL",
-                format!(
-                    "expects an SQLite URL such as `{DEFAULT_DATABASE_URL}`, got `{database_url}`"
-                ),
-            ));
-        }
+        check_database_url(&database_url)?;
 
         // Not trimmed: the key is used byte for byte. Optional only with the dev tenant.
         let session_key = match lookup("SESSION_KEY").filter(|v| !v.is_empty()) {
@@ -138,6 +134,27 @@ pub fn dev_tenant_off_loopback(addr: SocketAddr) -> ConfigError {
              AUTH0_* variables to serve on other addresses"
         ),
     )
+}
+
+/// `DATABASE_URL` names SQLite or a Postgres server, and is well formed (Postgres URLs are
+/// parsed here, so a typo is a configuration error, not a failed start).
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let expects = |why: &str| {
+        ConfigError::new(
+            "DATABASE_URL",
+            format!(
+                "expects an SQLite URL such as `{DEFAULT_DATABASE_URL}` or a Postgres URL such as \
+                 `postgres://user:password@host:5432/database`; {why}"
+            ),
+        )
+    };
+    match Engine::of_url(url) {
+        Some(Engine::Sqlite) => Ok(()),
+        Some(Engine::Postgres) => PgConnectOptions::from_str(url)
+            .map(|_| ())
+            .map_err(|e| expects(&format!("`{}` is not one: {e}", db::redacted(url)))),
+        None => Err(expects(&format!("got `{}`", db::redacted(url)))),
+    }
 }
 
 #[cfg(test)]
@@ -316,7 +333,8 @@ mod tests {
         for (name, value) in [
             ("PORT", "http"),
             ("BIND_ADDR", "nowhere"),
-            ("DATABASE_URL", "postgres://x"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "postgres://u@h:port/db"),
             ("AUTH0_CALLBACK_URL", "/callback"),
             ("AUTH0_SCOPE", "profile email"),
             ("AUTH0_DOMAIN", "http://tenant.auth0.com"),

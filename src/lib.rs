@@ -18,7 +18,7 @@
 //! 5. `auth0/handlers.rs`, `callback`: the state is taken from the session before any network
 //!    call; `auth0/client.rs` exchanges the code (`auth0/http.rs`: no redirects, timeouts),
 //!    validates the ID token and reads userinfo into an [`auth0::Auth0Profile`].
-//! 6. `backend.rs`: the app's side of the seam, [`backend::SqliteBackend`], upserts the profile row
+//! 6. `backend.rs`: the app's side of the seam, [`backend::DatabaseBackend`], upserts the profile row
 //!    and records the session (`db/profiles.rs`, `db/sessions.rs`); the handler renews the
 //!    session and redirects.
 //! 7. `pages.rs`: `/profile` takes an [`auth0::AuthUser`] (`auth0/extractor.rs` checks the
@@ -31,7 +31,7 @@ pub mod auth0;
 pub mod backend;
 // Environment configuration: which tenant, database, session key and address.
 pub mod config;
-// SQLite: pool, migrations, the profile table and the sessions.
+// The database (SQLite or Postgres): pool, migrations, the profile table and the sessions.
 pub mod db;
 // A local identity provider that speaks Auth0's protocol, for development and tests.
 pub mod dev_tenant;

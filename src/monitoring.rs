@@ -12,6 +12,8 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use crate::db::Database;
+
 /// Latency buckets, in seconds: a page is a millisecond or two, a login a few tens, a hung tenant
 /// ten seconds (the upstream timeout).
 const BUCKETS: [f64; 13] = [
@@ -33,13 +35,10 @@ pub fn recorder() -> PrometheusHandle {
 }
 
 /// Serves `GET /metrics` on `listener` until the process ends.
-pub fn serve(
-    listener: TcpListener,
-    pool: sqlx::SqlitePool,
-) -> std::io::Result<(SocketAddr, Server)> {
+pub fn serve(listener: TcpListener, db: Database) -> std::io::Result<(SocketAddr, Server)> {
     let addr = listener.local_addr()?;
     let handle = recorder();
-    let state = web::Data::new((handle, pool));
+    let state = web::Data::new((handle, db));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -52,9 +51,9 @@ pub fn serve(
     Ok((addr, server))
 }
 
-async fn render(state: web::Data<(PrometheusHandle, sqlx::SqlitePool)>) -> HttpResponse {
-    let (handle, pool) = state.as_ref();
-    let (size, idle) = (pool.size(), pool.num_idle() as u32);
+async fn render(state: web::Data<(PrometheusHandle, Database)>) -> HttpResponse {
+    let (handle, db) = state.as_ref();
+    let (size, idle) = db.connections();
     metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("db_pool_connections", "state" => "in_use")
         .set(f64::from(size.saturating_sub(idle)));

@@ -5,13 +5,12 @@ use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use sqlx::SqlitePool;
 
 use crate::auth0::{AuthUser, LockWidget, MaybeUser};
 use crate::layout::PageContext;
 use std::sync::Arc;
 
-use crate::db::{self, Profile, SessionCache};
+use crate::db::{Database, Profile, SessionCache};
 use crate::error::PageError;
 
 /// Mounts the pages. The auth0 module mounts `/login`, the callback and `POST /logout`.
@@ -57,8 +56,8 @@ impl From<&Profile> for ProfileView {
             email_verified: p.email_verified,
             sub: p.sub.clone(),
             login_count: p.login_count,
-            first_login_at: p.first_login_at.clone(),
-            last_login_at: p.last_login_at.clone(),
+            first_login_at: shown_time(&p.first_login_at),
+            last_login_at: shown_time(&p.last_login_at),
             claims_pretty,
         }
     }
@@ -97,6 +96,11 @@ struct LogoutPage {
     title: String,
 }
 
+/// A stored time as the profile page shows it: RFC 3339, UTC, milliseconds.
+fn shown_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Renders a page; pages vary with the session, so no cache keeps them.
 pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
     let body = page.render()?;
@@ -108,11 +112,11 @@ pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
 
 /// The stored profile of the logged-in user's live session (cached for a few seconds).
 async fn stored_profile(
-    pool: &SqlitePool,
+    db: &Database,
     sessions: &SessionCache,
     user: &AuthUser,
 ) -> Result<Option<Arc<Profile>>, PageError> {
-    let profile = sessions.profile(pool, user).await?;
+    let profile = sessions.profile(db, user).await?;
     // The id is ours, but check the sub too: a database swapped under a live session must not
     // show one user another's profile.
     Ok(profile.filter(|p| p.sub == user.sub))
@@ -124,11 +128,11 @@ async fn home(
     req: HttpRequest,
     ctx: PageContext,
     user: MaybeUser,
-    pool: web::Data<SqlitePool>,
+    db: web::Data<Database>,
     sessions: web::Data<SessionCache>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let profile = match &user.0 {
-        Some(user) => stored_profile(&pool, &sessions, user)
+        Some(user) => stored_profile(&db, &sessions, user)
             .await?
             .map(|p| ProfileView::from(p.as_ref())),
         None => None,
@@ -157,10 +161,10 @@ async fn profile(
     ctx: PageContext,
     user: AuthUser,
     session: Session,
-    pool: web::Data<SqlitePool>,
+    db: web::Data<Database>,
     sessions: web::Data<SessionCache>,
 ) -> Result<HttpResponse, PageError> {
-    match stored_profile(&pool, &sessions, &user).await? {
+    match stored_profile(&db, &sessions, &user).await? {
         Some(profile) => render(&ProfilePage {
             ctx,
             title: "Your profile".into(),
@@ -183,8 +187,8 @@ async fn logout_confirm(ctx: PageContext) -> Result<HttpResponse, PageError> {
     })
 }
 
-async fn healthz(pool: web::Data<SqlitePool>) -> HttpResponse {
-    match db::ping(&pool).await {
+async fn healthz(db: web::Data<Database>) -> HttpResponse {
+    match db.ping().await {
         Ok(()) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body("ok"),

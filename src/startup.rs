@@ -14,9 +14,9 @@ use url::Url;
 
 use crate::auth0::settings::{AppSettings, Auth0Settings};
 use crate::auth0::{self, Auth0, ConfigError};
-use crate::backend::SqliteBackend;
+use crate::backend::DatabaseBackend;
 use crate::config::{dev_tenant_off_loopback, Config, DEFAULT_DEV_TENANT_ADDR};
-use crate::db::{self, SessionCache};
+use crate::db::{self, Database, SessionCache};
 use crate::dev_tenant::DevTenant;
 use crate::layout::DevTenantInUse;
 use crate::{error, limits, monitoring, pages, telemetry};
@@ -36,7 +36,7 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot open the database (DATABASE_URL={url}): {source}")]
+    #[error("cannot open the database (DATABASE_URL={}): {source}", db::redacted(.url))]
     Database { url: String, source: sqlx::Error },
     #[error("cannot start the local dev tenant: {0}")]
     DevTenant(std::io::Error),
@@ -51,7 +51,7 @@ pub struct Application {
     home_url: Url,
     auth0: web::Data<Auth0>,
     dev_tenant: Option<DevTenant>,
-    pool: sqlx::SqlitePool,
+    db: Database,
 }
 
 impl Application {
@@ -104,14 +104,14 @@ impl Application {
             Some(tenant) => (Auth0Settings::new(tenant, config.app, None)?, None),
             None => start_dev_tenant(config.app, local, tenant_listener)?,
         };
-        let pool = open_database(&config.database_url).await?;
+        let db = open_database(&config.database_url).await?;
         let key = session_key(config.session_key);
         let home_url = settings.home_url();
         log_dashboard_settings(&settings);
 
-        let sessions = web::Data::new(SessionCache::default());
+        let sessions = web::Data::from(db.session_cache());
         let lifetime = settings.session.absolute;
-        let backend = SqliteBackend::new(pool.clone(), sessions.clone().into_inner(), lifetime);
+        let backend = DatabaseBackend::new(db.clone(), sessions.clone().into_inner(), lifetime);
         let auth0 = Auth0::new(settings, backend);
         warm_up_in_background(auth0.clone());
 
@@ -122,7 +122,7 @@ impl Application {
             listener,
             auth0.clone(),
             key,
-            pool.clone(),
+            db.clone(),
             sessions,
             dev_notice,
         )?;
@@ -131,7 +131,7 @@ impl Application {
                 let listener = TcpListener::bind(addr)
                     .map_err(|source| StartupError::MetricsBind { addr, source })?;
                 let (bound, server) =
-                    monitoring::serve(listener, pool.clone()).map_err(StartupError::Server)?;
+                    monitoring::serve(listener, db.clone()).map_err(StartupError::Server)?;
                 actix_web::rt::spawn(server);
                 tracing::info!("metrics on http://{bound}/metrics");
                 Some(bound)
@@ -147,7 +147,7 @@ impl Application {
             home_url,
             auth0,
             dev_tenant,
-            pool,
+            db,
         })
     }
 
@@ -178,8 +178,8 @@ impl Application {
         self.dev_tenant.as_ref()
     }
 
-    pub fn pool(&self) -> &sqlx::SqlitePool {
-        &self.pool
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -206,8 +206,8 @@ fn start_dev_tenant(
 }
 
 /// Opens the database (creating it) and runs its migrations.
-async fn open_database(url: &str) -> Result<sqlx::SqlitePool, StartupError> {
-    db::connect(url)
+async fn open_database(url: &str) -> Result<Database, StartupError> {
+    Database::connect(url)
         .await
         .map_err(|source| StartupError::Database {
             url: url.to_owned(),
@@ -240,14 +240,14 @@ fn build_server(
     listener: TcpListener,
     auth0: web::Data<Auth0>,
     key: Key,
-    pool: sqlx::SqlitePool,
+    db: Database,
     sessions: web::Data<SessionCache>,
     dev_tenant: Option<DevTenantInUse>,
 ) -> Result<Server, StartupError> {
     let static_dir = static_dir();
     let csp = content_security_policy(auth0.settings());
     let https = auth0.settings().is_https();
-    let pool = web::Data::new(pool);
+    let db = web::Data::new(db);
     let dev_tenant = dev_tenant.map(web::Data::new);
     let server = HttpServer::new(move || {
         let mut app = App::new()
@@ -261,7 +261,7 @@ fn build_server(
             .wrap(from_fn(limits::request_head))
             .wrap(security_headers(&csp, https))
             .wrap(from_fn(telemetry::log_request))
-            .app_data(pool.clone())
+            .app_data(db.clone())
             .app_data(sessions.clone());
         if let Some(dev_tenant) = &dev_tenant {
             app = app.app_data(dev_tenant.clone());

@@ -1,81 +1,175 @@
-//! SQLite: the pool (WAL, busy timeout) and migrations; the profile table in `profiles.rs`, login
-//! sessions and their cache in `sessions.rs`. A login's profile write is one statement
-//! (`INSERT ... ON CONFLICT(issuer, sub) DO UPDATE`), in one transaction with its session row, so
-//! nothing is ever half-written and concurrent logins count correctly.
+//! The database, chosen by `DATABASE_URL`'s scheme: SQLite (`sqlite://`, the embedded default,
+//! one machine) or Postgres (`postgres://`, for several instances). The same tables on both
+//! (`migrations/<engine>/`, run at startup), the same behaviour: a login's profile write is one
+//! upsert statement, in one transaction with its session row, so nothing is ever half-written
+//! and concurrent logins count exactly. Live sessions are cached per process (`sessions.rs`);
+//! on Postgres every instance hears each revocation at once.
 
+mod postgres;
 mod profiles;
 mod sessions;
+mod sqlite;
 
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
-pub use profiles::{upsert_profile, Profile};
-pub use sessions::{
-    end_session, record_login, session_profile, SessionCache, Ticket, SESSION_CACHE_TTL,
-};
+use crate::auth0::Auth0Profile;
 
-/// How long a writer waits for another one before SQLite says "database is locked".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// SQLite allows one writer at a time; a few connections serve readers on these 2 cores.
-const MAX_CONNECTIONS: u32 = 4;
+pub use postgres::ACQUIRE_TIMEOUT as POSTGRES_ACQUIRE_TIMEOUT;
+pub use profiles::Profile;
+pub use sessions::{SessionCache, Ticket, SESSION_CACHE_TTL};
 
-/// Opens (creating file and folder if needed) the database and runs pending migrations.
-pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(database_url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // With WAL, NORMAL is durable across application crashes; only a power loss can drop
-        // the last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true);
-    if let Some(parent) = options.get_filename().parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
+/// The two engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a `DATABASE_URL` names, by its scheme.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Engine::Sqlite),
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            _ => None,
         }
     }
-    // Instances started together on one new file would each switch it to WAL and apply the
-    // migrations (SQLite has no advisory lock, and sqlx takes none for it): one instance at a
-    // time opens and migrates, under an exclusive lock on a file beside the database.
-    let lock = startup_lock(options.get_filename()).await?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .connect_with(options)
-        .await?;
-    let migrated = sqlx::migrate!("./migrations").run(&pool).await;
-    drop(lock);
-    migrated?;
-    Ok(pool)
 }
 
-/// An exclusive lock on `<database>.migrate-lock`, held until dropped (none for `:memory:`).
-async fn startup_lock(database: &std::path::Path) -> Result<Option<std::fs::File>, sqlx::Error> {
-    if database
-        .as_os_str()
-        .to_string_lossy()
-        .starts_with(":memory:")
-    {
-        return Ok(None);
+/// A `DATABASE_URL` fit for a log line or an error: the password replaced.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
-    let path = database.with_extension("migrate-lock");
-    tokio::task::spawn_blocking(move || -> std::io::Result<Option<std::fs::File>> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        file.lock()?;
-        Ok(Some(file))
-    })
-    .await
-    .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
-    .map_err(sqlx::Error::Io)
 }
 
-/// Whether the database answers.
-pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+/// An open database: a pool of either engine.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Database {
+    /// Opens the database `url` names (creating an SQLite file and its folder; a Postgres
+    /// database must exist) and runs pending migrations.
+    pub async fn connect(url: &str) -> Result<Database, sqlx::Error> {
+        match Engine::of_url(url) {
+            Some(Engine::Postgres) => postgres::connect(url).await.map(Database::Postgres),
+            _ => sqlite::connect(url).await.map(Database::Sqlite),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Database::Sqlite(_) => Engine::Sqlite,
+            Database::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// A session cache for this database. On Postgres it follows revocations from every
+    /// instance (and serves nothing while it cannot); on SQLite it trusts a session for
+    /// [`SESSION_CACHE_TTL`], the delay with which a logout in another process is seen.
+    pub fn session_cache(&self) -> Arc<SessionCache> {
+        match self {
+            Database::Sqlite(_) => Arc::new(SessionCache::default()),
+            Database::Postgres(pool) => {
+                let cache = Arc::new(SessionCache::unfollowed());
+                postgres::follow_revocations(pool, cache.clone());
+                cache
+            }
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        const PING: &str = "SELECT 1";
+        match self {
+            Database::Sqlite(pool) => sqlx::query(PING).execute(pool).await.map(|_| ()),
+            Database::Postgres(pool) => sqlx::query(PING).execute(pool).await.map(|_| ()),
+        }
+    }
+
+    /// The pool's connections: (open, idle).
+    pub fn connections(&self) -> (u32, u32) {
+        match self {
+            Database::Sqlite(pool) => (pool.size(), pool.num_idle() as u32),
+            Database::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
+        }
+    }
+
+    /// Records a login and its session (expiring after `lifetime`, the module's absolute session
+    /// lifetime) in one transaction, and sweeps expired sessions. Returns the profile id.
+    pub async fn record_login(
+        &self,
+        profile: &Auth0Profile,
+        session_id: &str,
+        lifetime: Duration,
+    ) -> Result<i64, sqlx::Error> {
+        match self {
+            Database::Sqlite(pool) => {
+                sqlite::record_login(pool, profile, session_id, lifetime).await
+            }
+            Database::Postgres(pool) => {
+                postgres::record_login(pool, profile, session_id, lifetime).await
+            }
+        }
+    }
+
+    /// The profile of a live session (its row exists for this profile and has not expired), and
+    /// when the session expires; read in one query.
+    pub async fn session_profile(
+        &self,
+        session_id: &str,
+        profile_id: i64,
+    ) -> Result<Option<(Profile, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
+        match self {
+            Database::Sqlite(pool) => sqlite::session_profile(pool, session_id, profile_id).await,
+            Database::Postgres(pool) => {
+                postgres::session_profile(pool, session_id, profile_id).await
+            }
+        }
+    }
+
+    /// Deletes a session row (logout, revocation).
+    pub async fn end_session(&self, session_id: &str) -> Result<(), sqlx::Error> {
+        match self {
+            Database::Sqlite(pool) => sqlite::end_session(pool, session_id).await,
+            Database::Postgres(pool) => postgres::end_session(pool, session_id).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_engine() {
+        assert_eq!(Engine::of_url("sqlite://data/app.db"), Some(Engine::Sqlite));
+        assert_eq!(Engine::of_url("sqlite::memory:"), Some(Engine::Sqlite));
+        assert_eq!(Engine::of_url("postgres://u@h/db"), Some(Engine::Postgres));
+        assert_eq!(
+            Engine::of_url("PostgreSQL://u@h/db"),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(Engine::of_url("mysql://u@h/db"), None);
+        assert_eq!(Engine::of_url("data/app.db"), None);
+    }
+
+    #[test]
+    fn a_password_never_reaches_a_log_line() {
+        let shown = redacted("postgres://app:s3cr3t@db.internal:5432/app");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("app:redacted@db.internal"), "{shown}");
+        assert_eq!(redacted("sqlite://data/app.db"), "sqlite://data/app.db");
+    }
 }

@@ -1,76 +1,17 @@
-//! Login sessions: recorded with the profile at login, looked up (with a short per-process
-//! cache) on each page that needs the user, deleted at logout or expiry.
+//! The per-process cache of live sessions: a logged-in page asks the database about its session
+//! at most every few seconds, not on every request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
-
-use super::profiles::{upsert_profile, Profile};
-use crate::auth0::{Auth0Profile, AuthUser};
-
-/// Records a login and its session in one transaction: the profile upsert, the session row
-/// (expiring after `lifetime`, the module's absolute session lifetime), and a sweep of expired
-/// sessions. Returns the profile id. Either all of it is written or nothing.
-pub async fn record_login(
-    pool: &SqlitePool,
-    profile: &Auth0Profile,
-    session_id: &str,
-    lifetime: Duration,
-) -> Result<i64, sqlx::Error> {
-    // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
-    // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let id = upsert_profile(&mut *tx, profile).await?;
-    sqlx::query(
-        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
-         VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3))",
-    )
-    .bind(session_id)
-    .bind(id)
-    .bind(format!("+{} seconds", lifetime.as_secs()))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM user_sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// A live session's profile, read in one query with the session check.
-#[derive(sqlx::FromRow)]
-struct SessionProfile {
-    #[sqlx(flatten)]
-    profile: Profile,
-    session_expires_at: String,
-}
-
-/// The profile of a live session: the session row exists for this profile and has not expired.
-pub async fn session_profile(
-    pool: &SqlitePool,
-    session_id: &str,
-    profile_id: i64,
-) -> Result<Option<(Profile, String)>, sqlx::Error> {
-    let row: Option<SessionProfile> = sqlx::query_as(
-        "SELECT p.*, s.expires_at AS session_expires_at
-         FROM user_sessions s JOIN user_profiles p ON p.id = s.profile_id
-         WHERE s.id = ?1 AND s.profile_id = ?2
-           AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-    )
-    .bind(session_id)
-    .bind(profile_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| (r.profile, r.session_expires_at)))
-}
+use super::profiles::Profile;
+use super::Database;
+use crate::auth0::AuthUser;
 
 /// How long this process trusts a live session (and its profile) without asking the database.
-/// A logout here takes effect at once; one in another process sharing the database, within this.
+/// A logout here takes effect at once; on SQLite, one in another process sharing the file within
+/// this (on Postgres every instance hears it at once: [`SessionCache::forget`] from a listener).
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Past this many entries the cache is swept (expired entries), then cleared if still full.
 const SESSION_CACHE_MAX: usize = 10_000;
@@ -83,6 +24,10 @@ const SESSION_CACHE_MAX: usize = 10_000;
 /// A revocation here can race a request that read the session just before it: that request
 /// must not put the revoked session back. Each read takes a [`Ticket`] before its query, and its
 /// result is cached only if that session was not revoked since (other logouts do not matter).
+///
+/// A cache that follows another process's revocations (Postgres) may serve only while it hears
+/// them: [`SessionCache::unfollow`] when the listener loses the server, [`SessionCache::follow`]
+/// once it listens again. Both forget everything, and reads that started before.
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<Entries>,
@@ -96,6 +41,10 @@ struct Entries {
     /// Each revoked session, with the count at its revocation and when it was: a read of that
     /// session that started before is not cached. Kept well past any read's duration.
     revoked: HashMap<String, (u64, Instant)>,
+    /// Reads that started before this count are not cached (everything was forgotten since).
+    cleared_at: u64,
+    /// Revocations elsewhere are not heard just now: serve and store nothing.
+    deaf: bool,
 }
 
 /// How long a revocation is remembered against reads that started before it (a read waits at
@@ -114,10 +63,37 @@ struct CachedSession {
 pub struct Ticket(u64);
 
 impl SessionCache {
+    /// A cache that serves nothing until [`SessionCache::follow`] says revocations are heard.
+    pub fn unfollowed() -> Self {
+        let cache = Self::default();
+        cache.lock().deaf = true;
+        cache
+    }
+
+    /// Revocations elsewhere are heard from now on: the cache may serve again (what it held, and
+    /// reads that started before, are forgotten).
+    pub fn follow(&self) {
+        let mut entries = self.lock();
+        entries.deaf = false;
+        entries.clear();
+    }
+
+    /// Revocations elsewhere are no longer heard: serve nothing until [`SessionCache::follow`].
+    pub fn unfollow(&self) {
+        let mut entries = self.lock();
+        entries.deaf = true;
+        entries.clear();
+    }
+
+    /// Every session was revoked (an operator emptied the table).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
     /// The profile of `user`'s session if it is live, from the cache or the database.
     pub async fn profile(
         &self,
-        pool: &SqlitePool,
+        db: &Database,
         user: &AuthUser,
     ) -> Result<Option<Arc<Profile>>, sqlx::Error> {
         let Ok(profile_id) = user.id.parse::<i64>() else {
@@ -127,22 +103,14 @@ impl SessionCache {
             return Ok(Some(profile));
         }
         let ticket = self.ticket();
-        let Some((profile, expires_at)) =
-            session_profile(pool, &user.session_id, profile_id).await?
+        let Some((profile, expires_at)) = db.session_profile(&user.session_id, profile_id).await?
         else {
             // Not a revocation here, just a miss: reads under way stay cacheable.
             self.lock().by_session.remove(&user.session_id);
             return Ok(None);
         };
         let profile = Arc::new(profile);
-        if let Ok(expires_at) = chrono::DateTime::parse_from_rfc3339(&expires_at) {
-            self.store(
-                ticket,
-                &user.session_id,
-                profile.clone(),
-                expires_at.to_utc(),
-            );
-        }
+        self.store(ticket, &user.session_id, profile.clone(), expires_at);
         Ok(Some(profile))
     }
 
@@ -160,10 +128,12 @@ impl SessionCache {
         session_expires_at: chrono::DateTime<chrono::Utc>,
     ) {
         let mut entries = self.lock();
-        let revoked_since = entries
-            .revoked
-            .get(session_id)
-            .is_some_and(|(at, _)| *at > ticket.0);
+        let revoked_since = entries.deaf
+            || entries.cleared_at > ticket.0
+            || entries
+                .revoked
+                .get(session_id)
+                .is_some_and(|(at, _)| *at > ticket.0);
         if revoked_since {
             return;
         }
@@ -187,6 +157,9 @@ impl SessionCache {
     /// The cached profile of a live session, if the cache is fresh.
     pub fn fresh(&self, session_id: &str, profile_id: i64) -> Option<Arc<Profile>> {
         let entries = self.lock();
+        if entries.deaf {
+            return None;
+        }
         let entry = entries.by_session.get(session_id)?;
         let fresh = entry.fetched.elapsed() < SESSION_CACHE_TTL
             && entry.session_expires_at > chrono::Utc::now()
@@ -215,19 +188,21 @@ impl SessionCache {
     }
 }
 
-pub async fn end_session(pool: &SqlitePool, session_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM user_sessions WHERE id = ?1")
-        .bind(session_id)
-        .execute(pool)
-        .await
-        .map(|_| ())
+impl Entries {
+    /// Forgets every entry, and makes reads under way uncacheable.
+    fn clear(&mut self) {
+        self.by_session.clear();
+        self.revocations += 1;
+        self.cleared_at = self.revocations;
+    }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn profile(id: i64) -> Arc<Profile> {
-        let now = "2026-12-01T00:00:00.000Z".to_owned();
+        let now = chrono::Utc::now();
         Arc::new(Profile {
             id,
             issuer: "https://tenant.example/".into(),
@@ -242,8 +217,8 @@ mod tests {
             locale: None,
             claims: "{}".into(),
             login_count: 1,
-            first_login_at: now.clone(),
-            last_login_at: now.clone(),
+            first_login_at: now,
+            last_login_at: now,
             updated_at: now,
         })
     }
@@ -279,5 +254,40 @@ mod tests {
         // ...and then the request's (stale) read arrives.
         cache.store(ticket, "s1", profile(1), in_an_hour());
         assert!(cache.fresh("s1", 1).is_none());
+    }
+
+    #[test]
+    fn a_cache_that_cannot_hear_revocations_serves_nothing() {
+        let cache = SessionCache::unfollowed();
+        cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_none(), "stored while deaf");
+        cache.follow();
+        cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_some(), "stored while following");
+        cache.unfollow();
+        assert!(cache.fresh("s1", 1).is_none(), "served while deaf");
+    }
+
+    #[test]
+    fn a_read_that_started_before_the_listener_reconnected_is_not_cached() {
+        let cache = SessionCache::unfollowed();
+        // A read starts while the listener is down (a logout elsewhere may go unheard)...
+        let ticket = cache.ticket();
+        // ...the listener reconnects...
+        cache.follow();
+        // ...and the read's result must not be trusted.
+        cache.store(ticket, "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_none());
+    }
+
+    #[test]
+    fn forgetting_all_sessions_drops_entries_and_reads_under_way() {
+        let cache = SessionCache::default();
+        cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
+        let ticket = cache.ticket();
+        cache.forget_all();
+        assert!(cache.fresh("s1", 1).is_none());
+        cache.store(ticket, "s2", profile(2), in_an_hour());
+        assert!(cache.fresh("s2", 2).is_none());
     }
 }

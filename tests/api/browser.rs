@@ -95,6 +95,7 @@ async fn run_browser_script(test: &str, script: &str) -> Option<(TestApp, String
 
 #[actix_web::test]
 async fn lock_and_universal_login_work_in_a_real_browser() {
+    crate::engine!();
     let test = "lock_and_universal_login_work_in_a_real_browser";
     let Some((app, stdout)) = run_browser_script(test, "lock_e2e.mjs").await else {
         return;
@@ -120,6 +121,7 @@ async fn lock_and_universal_login_work_in_a_real_browser() {
 
 #[actix_web::test]
 async fn pending_logins_survive_many_tabs_long_nexts_and_reloads_in_a_real_browser() {
+    crate::engine!();
     let test = "pending_logins_survive_many_tabs_long_nexts_and_reloads_in_a_real_browser";
     let Some((app, stdout)) = run_browser_script(test, "pending_logins.mjs").await else {
         return;

@@ -6,6 +6,7 @@ use crate::support::{session_cookie_set_by, spawn_app, status_with_cookie, Brows
 
 #[actix_web::test]
 async fn a_cookie_planted_before_login_is_not_logged_in_afterwards() {
+    crate::engine!();
     let app = spawn_app().await;
     // A browser without a cookie store: every cookie is handled by hand, as a browser would.
     let browser = reqwest::Client::builder()
@@ -52,6 +53,7 @@ async fn a_cookie_planted_before_login_is_not_logged_in_afterwards() {
 
 #[actix_web::test]
 async fn a_cookie_from_another_app_key_is_anonymous_with_200() {
+    crate::engine!();
     let (one, two) = (spawn_app().await, spawn_app().await);
     let response = one.login_as("ada@example.com").await;
     let cookie = session_cookie_set_by(&response).unwrap();

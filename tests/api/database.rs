@@ -2,10 +2,14 @@
 
 use reqwest::StatusCode;
 
+use auth0_actix::db::Database;
+
+use crate::support::engine::fresh_database_url;
 use crate::support::{spawn_app, Browser};
 
 #[actix_web::test]
 async fn fifty_parallel_logins_of_one_user_make_one_row_counting_fifty() {
+    crate::engine!();
     let app = spawn_app().await;
     let logins = (0..50).map(|_| {
         let app = &app;
@@ -26,6 +30,7 @@ async fn fifty_parallel_logins_of_one_user_make_one_row_counting_fifty() {
 
 #[actix_web::test]
 async fn two_hundred_parallel_logins_succeed_while_others_read_their_profiles() {
+    crate::engine!();
     let app = spawn_app().await;
     let reader = Browser::new();
     app.login_in(&reader, "reader@example.com", None).await;
@@ -58,32 +63,27 @@ async fn two_hundred_parallel_logins_succeed_while_others_read_their_profiles() 
 
 #[actix_web::test]
 async fn a_database_that_cannot_be_written_gives_a_503_page_and_no_session() {
+    crate::engine!();
     let app = spawn_app().await;
-    for trigger in [
-        "CREATE TRIGGER refuse_insert BEFORE INSERT ON user_profiles BEGIN SELECT RAISE(ABORT, 'disk is full'); END",
-        "CREATE TRIGGER refuse_update BEFORE UPDATE ON user_profiles BEGIN SELECT RAISE(ABORT, 'disk is full'); END",
-    ] {
-        sqlx::query(trigger).execute(&app.pool).await.unwrap();
+    for operation in ["INSERT", "UPDATE"] {
+        app.refuse(operation, "user_profiles", "disk is full").await;
     }
     let response = app.login_as("ada@example.com").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let html = response.text().await.unwrap();
     assert!(html.contains("could not record the login"), "{html}");
     assert!(app.is_anonymous().await);
-    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!((app.profile_rows().await, sessions), (0, 0));
+    assert_eq!((app.profile_rows().await, app.session_rows().await), (0, 0));
 }
 
 #[actix_web::test]
-async fn three_instances_starting_at_once_on_one_new_sqlite_file_all_start() {
+async fn three_instances_starting_at_once_on_one_new_database_all_start() {
+    crate::engine!();
     // Each runs the migrations; without a lock, two of them fail with "table already exists".
     for _ in 0..5 {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("shared.db").display());
-        let starts = (0..3).map(|_| auth0_actix::db::connect(&url));
+        let url = fresh_database_url(dir.path()).await;
+        let starts = (0..3).map(|_| Database::connect(&url));
         let results = futures_util::future::join_all(starts).await;
         for result in &results {
             assert!(result.is_ok(), "{:?}", result.as_ref().err());

@@ -6,6 +6,7 @@ use crate::support::spawn_app;
 
 #[actix_web::test]
 async fn healthz_is_ok_while_the_database_answers() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -14,8 +15,12 @@ async fn healthz_is_ok_while_the_database_answers() {
 
 #[actix_web::test]
 async fn healthz_is_503_when_the_database_is_gone() {
+    crate::engine!();
     let app = spawn_app().await;
-    app.pool.close().await;
+    match &app.db {
+        auth0_actix::db::Database::Sqlite(pool) => pool.close().await,
+        auth0_actix::db::Database::Postgres(pool) => pool.close().await,
+    }
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }

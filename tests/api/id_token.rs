@@ -25,17 +25,20 @@ fn with(
 
 #[actix_web::test]
 async fn a_well_formed_token_is_accepted() {
+    crate::engine!();
     let app = accepts_id_token(|idp, nonce| idp.rs256(&idp.claims(nonce))).await;
     assert_eq!(app.profile_rows().await, 1);
 }
 
 #[actix_web::test]
 async fn a_token_expired_within_the_60_second_leeway_is_accepted() {
+    crate::engine!();
     accepts_id_token(|idp, nonce| with(idp, nonce, |c| c["exp"] = json!(now() - 30))).await;
 }
 
 #[actix_web::test]
 async fn a_bad_rs256_signature_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         let token = idp.rs256(&idp.claims(nonce));
         // Flip the first character of the signature.
@@ -48,6 +51,7 @@ async fn a_bad_rs256_signature_is_rejected() {
 
 #[actix_web::test]
 async fn alg_none_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         jwt(
             &json!({ "alg": "none", "typ": "JWT" }),
@@ -60,6 +64,7 @@ async fn alg_none_is_rejected() {
 
 #[actix_web::test]
 async fn hs256_signed_with_the_client_secret_is_rejected_though_discovery_lists_it() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         let header = json!({ "alg": "HS256", "typ": "JWT" });
         jwt(
@@ -73,6 +78,7 @@ async fn hs256_signed_with_the_client_secret_is_rejected_though_discovery_lists_
 
 #[actix_web::test]
 async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         // The classic key-confusion attack: the public key's bytes used as an HMAC secret.
         let public =
@@ -85,12 +91,14 @@ async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
 
 #[actix_web::test]
 async fn a_wrong_issuer_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["iss"] = json!("https://evil.example/")))
         .await;
 }
 
 #[actix_web::test]
 async fn an_issuer_without_the_trailing_slash_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         let iss = idp.issuer().as_str().trim_end_matches('/').to_owned();
         with(idp, nonce, |c| c["iss"] = json!(iss))
@@ -100,6 +108,7 @@ async fn an_issuer_without_the_trailing_slash_is_rejected() {
 
 #[actix_web::test]
 async fn a_missing_issuer_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             drop(c.as_object_mut().unwrap().remove("iss"))
@@ -110,11 +119,13 @@ async fn a_missing_issuer_is_rejected() {
 
 #[actix_web::test]
 async fn a_wrong_audience_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["aud"] = json!("another-client"))).await;
 }
 
 #[actix_web::test]
 async fn a_missing_audience_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             drop(c.as_object_mut().unwrap().remove("aud"))
@@ -125,6 +136,7 @@ async fn a_missing_audience_is_rejected() {
 
 #[actix_web::test]
 async fn several_audiences_without_azp_are_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             c["aud"] = json!([CLIENT_ID, "another-client"])
@@ -135,21 +147,25 @@ async fn several_audiences_without_azp_are_rejected() {
 
 #[actix_web::test]
 async fn an_azp_that_is_not_our_client_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["azp"] = json!("another-client"))).await;
 }
 
 #[actix_web::test]
 async fn an_azp_that_is_our_client_is_accepted() {
+    crate::engine!();
     accepts_id_token(|idp, nonce| with(idp, nonce, |c| c["azp"] = json!(CLIENT_ID))).await;
 }
 
 #[actix_web::test]
 async fn a_token_expired_beyond_the_leeway_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["exp"] = json!(now() - 120))).await;
 }
 
 #[actix_web::test]
 async fn a_missing_exp_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             drop(c.as_object_mut().unwrap().remove("exp"))
@@ -160,6 +176,7 @@ async fn a_missing_exp_is_rejected() {
 
 #[actix_web::test]
 async fn a_missing_iat_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             drop(c.as_object_mut().unwrap().remove("iat"))
@@ -170,16 +187,19 @@ async fn a_missing_iat_is_rejected() {
 
 #[actix_web::test]
 async fn an_iat_an_hour_ahead_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["iat"] = json!(now() + 3600))).await;
 }
 
 #[actix_web::test]
 async fn an_nbf_an_hour_ahead_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["nbf"] = json!(now() + 3600))).await;
 }
 
 #[actix_web::test]
 async fn a_missing_sub_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             drop(c.as_object_mut().unwrap().remove("sub"))
@@ -190,11 +210,13 @@ async fn a_missing_sub_is_rejected() {
 
 #[actix_web::test]
 async fn an_empty_sub_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["sub"] = json!(""))).await;
 }
 
 #[actix_web::test]
 async fn a_missing_nonce_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| {
             drop(c.as_object_mut().unwrap().remove("nonce"))
@@ -205,11 +227,13 @@ async fn a_missing_nonce_is_rejected() {
 
 #[actix_web::test]
 async fn a_wrong_nonce_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| with(idp, nonce, |c| c["nonce"] = json!("another-nonce"))).await;
 }
 
 #[actix_web::test]
 async fn a_token_signed_by_a_key_the_tenant_does_not_publish_is_rejected() {
+    crate::engine!();
     rejects_id_token(|idp, nonce| {
         let header = json!({ "alg": "RS256", "typ": "JWT", "kid": "dev-tenant-key-1" });
         jwt(&header, &idp.claims(nonce), Signer::Rsa(rotated_key()))
@@ -219,6 +243,7 @@ async fn a_token_signed_by_a_key_the_tenant_does_not_publish_is_rejected() {
 
 #[actix_web::test]
 async fn an_id_token_replayed_from_an_earlier_login_is_rejected() {
+    crate::engine!();
     use crate::support::hostile_idp::{
         assert_rejected, callback, spawn_with_hostile_idp, start, TokenAnswer,
     };
@@ -230,10 +255,7 @@ async fn an_id_token_replayed_from_an_earlier_login_is_rejected() {
     assert_eq!(callback(&app, &first).await.status(), 302);
     // A fresh browser; its login gets the old token back.
     let app = app.in_a_new_browser();
-    sqlx::query("DELETE FROM user_profiles")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("DELETE FROM user_profiles").await;
     let userinfo_before = idp.userinfo_calls();
     let second = start(&app).await;
     let response = callback(&app, &second).await;

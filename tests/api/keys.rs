@@ -9,6 +9,7 @@ use crate::support::hostile_idp::{
 
 #[actix_web::test]
 async fn after_a_key_rotation_one_refetch_lets_the_login_through() {
+    crate::engine!();
     let (app, idp) = spawn_with_hostile_idp().await;
     // Discovery has fetched the old key set once.
     let login = start(&app).await;
@@ -30,6 +31,7 @@ async fn after_a_key_rotation_one_refetch_lets_the_login_through() {
 
 #[actix_web::test]
 async fn tokens_with_random_unknown_kids_refetch_the_key_set_at_most_once_per_cooldown() {
+    crate::engine!();
     let (app, idp) = spawn_with_hostile_idp().await;
     let mut logins = Vec::new();
     for _ in 0..6 {
@@ -62,6 +64,7 @@ async fn tokens_with_random_unknown_kids_refetch_the_key_set_at_most_once_per_co
 
 #[actix_web::test]
 async fn a_failing_jwks_endpoint_rejects_the_login_and_the_app_stays_up() {
+    crate::engine!();
     let (app, idp) = spawn_with_hostile_idp().await;
     let login = start(&app).await;
     idp.publish_keys(None);

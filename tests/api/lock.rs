@@ -60,6 +60,7 @@ pub fn authorize_with_ticket(app: &TestApp, config: &Value, ticket: &str) -> url
 
 #[actix_web::test]
 async fn the_home_page_configures_lock_with_a_server_side_state_nonce_and_pkce() {
+    crate::engine!();
     let app = spawn_app().await;
     let config = lock_config(&app).await;
     assert_eq!(config["clientID"], json!(app.client_id));
@@ -95,6 +96,7 @@ async fn the_home_page_configures_lock_with_a_server_side_state_nonce_and_pkce()
 
 #[actix_web::test]
 async fn the_lock_page_csp_allows_lock_and_the_tenant_and_other_pages_stay_strict() {
+    crate::engine!();
     let app = spawn_app().await;
     let csp = |r: &reqwest::Response| {
         r.headers()["content-security-policy"]
@@ -123,6 +125,7 @@ async fn the_lock_page_csp_allows_lock_and_the_tenant_and_other_pages_stay_stric
 
 #[actix_web::test]
 async fn a_lock_login_lands_on_the_profile_through_the_same_callback() {
+    crate::engine!();
     let app = spawn_app().await;
     let config = lock_config(&app).await;
     let response = co_authenticate(&app, "lock@example.com", "pw").await;
@@ -152,6 +155,7 @@ async fn a_lock_login_lands_on_the_profile_through_the_same_callback() {
 
 #[actix_web::test]
 async fn a_wrong_password_at_co_authenticate_gets_the_error_lock_shows() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = co_authenticate(&app, "lock@example.com", "").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -167,6 +171,7 @@ async fn a_wrong_password_at_co_authenticate_gets_the_error_lock_shows() {
 
 #[actix_web::test]
 async fn a_login_ticket_works_once_and_only_in_the_browser_that_authenticated() {
+    crate::engine!();
     let app = spawn_app().await;
     let config = lock_config(&app).await;
     let body: Value = co_authenticate(&app, "lock@example.com", "pw")
@@ -195,6 +200,7 @@ async fn a_login_ticket_works_once_and_only_in_the_browser_that_authenticated() 
 
 #[actix_web::test]
 async fn co_authenticate_refuses_other_origins() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app
         .browser
@@ -218,6 +224,7 @@ async fn co_authenticate_refuses_other_origins() {
 
 #[actix_web::test]
 async fn the_client_settings_jsonp_names_the_database_connection() {
+    crate::engine!();
     let app = spawn_app().await;
     let url = app
         .tenant

@@ -9,6 +9,7 @@ use crate::support::{
 
 #[actix_web::test]
 async fn login_redirects_to_authorize_with_state_nonce_and_pkce() {
+    crate::engine!();
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
     assert_eq!(authorize.path(), "/authorize");
@@ -33,6 +34,7 @@ async fn login_redirects_to_authorize_with_state_nonce_and_pkce() {
 
 #[actix_web::test]
 async fn the_audience_is_sent_when_configured() {
+    crate::engine!();
     let (app, _tenant) = spawn_app_with_tenant(&[("AUTH0_AUDIENCE", "https://api.example")]).await;
     let authorize = app.start_login(None).await;
     assert_eq!(
@@ -43,6 +45,7 @@ async fn the_audience_is_sent_when_configured() {
 
 #[actix_web::test]
 async fn each_login_gets_fresh_state_and_nonce() {
+    crate::engine!();
     let app = spawn_app().await;
     let (a, b) = (app.start_login(None).await, app.start_login(None).await);
     assert_ne!(query_param(&a, "state"), query_param(&b, "state"));
@@ -51,6 +54,7 @@ async fn each_login_gets_fresh_state_and_nonce() {
 
 #[actix_web::test]
 async fn a_full_login_stores_the_profile_and_lands_on_the_profile_page() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.login_as("ada@example.com").await;
     assert_is_redirect_to(&response, "/profile");
@@ -68,6 +72,7 @@ async fn a_full_login_stores_the_profile_and_lands_on_the_profile_page() {
 
 #[actix_web::test]
 async fn a_second_login_counts_on_the_same_row() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     // A second browser (fresh cookies), same user.
@@ -82,6 +87,7 @@ async fn a_second_login_counts_on_the_same_row() {
 
 #[actix_web::test]
 async fn the_session_holds_only_an_id_not_tokens_or_the_profile() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.login_as("ada@example.com").await;
     let cookie = response
@@ -102,6 +108,7 @@ async fn the_session_holds_only_an_id_not_tokens_or_the_profile() {
 
 #[actix_web::test]
 async fn a_local_next_is_honoured() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app
         .login_with_next("ada@example.com", Some("/logout?x=1"))
@@ -111,6 +118,7 @@ async fn a_local_next_is_honoured() {
 
 #[actix_web::test]
 async fn a_foreign_next_is_refused_for_the_success_url() {
+    crate::engine!();
     let app = spawn_app().await;
     for next in [
         "//evil.com",
@@ -127,12 +135,14 @@ async fn a_foreign_next_is_refused_for_the_success_url() {
 
 #[actix_web::test]
 async fn the_success_url_setting_is_the_default_target() {
+    crate::engine!();
     let app = spawn_app_with(&[("AUTH0_SUCCESS_URL", "/")]).await;
     assert_is_redirect_to(&app.login_as("ada@example.com").await, "/");
 }
 
 #[actix_web::test]
 async fn a_callback_without_state_is_refused_and_logs_nobody_in() {
+    crate::engine!();
     let app = spawn_app().await;
     let mut callback = app.tenant_callback("ada@example.com").await;
     let code = query_param(&callback, "code").unwrap();
@@ -148,6 +158,7 @@ async fn a_callback_without_state_is_refused_and_logs_nobody_in() {
 
 #[actix_web::test]
 async fn a_callback_with_a_wrong_state_is_refused_and_logs_nobody_in() {
+    crate::engine!();
     let app = spawn_app().await;
     let callback = app.tenant_callback("ada@example.com").await;
     let code = query_param(&callback, "code").unwrap();
@@ -161,6 +172,7 @@ async fn a_callback_with_a_wrong_state_is_refused_and_logs_nobody_in() {
 
 #[actix_web::test]
 async fn a_callback_from_another_browser_is_refused() {
+    crate::engine!();
     let app = spawn_app().await;
     let callback = app.tenant_callback("ada@example.com").await;
     // The victim's browser never started this login: login CSRF.
@@ -172,6 +184,7 @@ async fn a_callback_from_another_browser_is_refused() {
 
 #[actix_web::test]
 async fn a_replayed_callback_is_refused() {
+    crate::engine!();
     let app = spawn_app().await;
     let callback = app.tenant_callback("ada@example.com").await;
     assert_is_redirect_to(&app.get_url(&callback).await, "/profile");
@@ -182,6 +195,7 @@ async fn a_replayed_callback_is_refused() {
 
 #[actix_web::test]
 async fn two_tabs_that_each_started_a_login_can_both_complete() {
+    crate::engine!();
     let app = spawn_app().await;
     let first = app.start_login(None).await;
     let second = app.start_login(Some("/logout")).await;
@@ -198,6 +212,7 @@ async fn two_tabs_that_each_started_a_login_can_both_complete() {
 
 #[actix_web::test]
 async fn an_error_from_the_tenant_shows_its_escaped_description() {
+    crate::engine!();
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
     let state = query_param(&authorize, "state").unwrap();
@@ -229,6 +244,7 @@ async fn an_error_from_the_tenant_shows_its_escaped_description() {
 
 #[actix_web::test]
 async fn cancelling_at_the_tenant_shows_access_denied() {
+    crate::engine!();
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
     let response = app
@@ -251,6 +267,7 @@ async fn cancelling_at_the_tenant_shows_access_denied() {
 
 #[actix_web::test]
 async fn the_tenant_form_refuses_an_empty_password() {
+    crate::engine!();
     let app = spawn_app().await;
     let authorize = app.start_login(None).await;
     let fields = [
@@ -265,6 +282,7 @@ async fn the_tenant_form_refuses_an_empty_password() {
 
 #[actix_web::test]
 async fn an_unreachable_tenant_gives_a_503_login_page_and_the_app_stays_up() {
+    crate::engine!();
     // A loopback port with nothing listening: bind one, note it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -285,6 +303,7 @@ async fn an_unreachable_tenant_gives_a_503_login_page_and_the_app_stays_up() {
 
 #[actix_web::test]
 async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
+    crate::engine!();
     // The same code path as a real tenant: settings from AUTH0_* only, no dev tenant in the app.
     // A callback path of its own, to see that the path comes from the setting.
     let (app, tenant) = spawn_app_with_tenant_at("/auth/callback", &[]).await;
@@ -311,6 +330,7 @@ async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
 
 #[actix_web::test]
 async fn an_error_description_without_a_matching_state_is_not_shown() {
+    crate::engine!();
     // Anyone can link to /callback?error_description=...: only the tenant's own answer to a login
     // this browser started gets its words on our page.
     let app = spawn_app().await;
@@ -355,6 +375,7 @@ async fn tenant_error_page(
 
 #[actix_web::test]
 async fn only_a_standard_error_code_is_shown() {
+    crate::engine!();
     let app = spawn_app().await;
     let html = tenant_error_page(&app, "login_required", "").await;
     assert!(html.contains("`login_required`"), "{html}");
@@ -365,6 +386,7 @@ async fn only_a_standard_error_code_is_shown() {
 
 #[actix_web::test]
 async fn an_error_without_any_state_shows_neither_error_nor_description() {
+    crate::engine!();
     let app = spawn_app().await;
     let mut callback = app.url("/callback");
     callback

@@ -6,6 +6,7 @@ use crate::support::{assert_is_redirect_to, location, query_param, spawn_app};
 
 #[actix_web::test]
 async fn logout_purges_the_session_and_goes_to_the_tenant_logout() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     let response = app.log_out().await;
@@ -32,6 +33,7 @@ async fn logout_purges_the_session_and_goes_to_the_tenant_logout() {
 
 #[actix_web::test]
 async fn logout_without_the_csrf_token_is_refused_and_the_user_stays_logged_in() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     for form in [vec![], vec![("csrf", "wrong")], vec![("csrf", "")]] {
@@ -49,6 +51,7 @@ async fn logout_without_the_csrf_token_is_refused_and_the_user_stays_logged_in()
 
 #[actix_web::test]
 async fn the_logout_page_shows_a_form_only_to_logged_in_users() {
+    crate::engine!();
     let app = spawn_app().await;
     let anonymous = app.get("/logout").await.text().await.unwrap();
     assert!(anonymous.contains("You are not logged in"));
@@ -59,6 +62,7 @@ async fn the_logout_page_shows_a_form_only_to_logged_in_users() {
 
 #[actix_web::test]
 async fn the_tenant_refuses_a_return_to_that_is_not_registered() {
+    crate::engine!();
     let app = spawn_app().await;
     let mut logout = app.tenant.clone().unwrap().join("/v2/logout").unwrap();
     logout
@@ -70,6 +74,7 @@ async fn the_tenant_refuses_a_return_to_that_is_not_registered() {
 
 #[actix_web::test]
 async fn a_post_without_a_body_or_token_is_refused_with_a_page_that_says_why() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     let empty = app.browser.post(app.url("/logout")).send().await.unwrap();
@@ -90,15 +95,11 @@ async fn a_post_without_a_body_or_token_is_refused_with_a_page_that_says_why() {
 
 #[actix_web::test]
 async fn logout_logs_out_even_when_the_database_cannot_end_the_session() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
-    sqlx::query(
-        "CREATE TRIGGER refuse_delete BEFORE DELETE ON user_sessions \
-         BEGIN SELECT RAISE(ABORT, 'database is read-only'); END",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.refuse("DELETE", "user_sessions", "database is read-only")
+        .await;
     let response = app.log_out().await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(

@@ -16,6 +16,7 @@ async fn landing_after_login_with(app: &TestApp, next: &str) -> String {
 
 #[actix_web::test]
 async fn dot_segments_cannot_turn_next_into_another_host() {
+    crate::engine!();
     let app = spawn_app().await;
     for next in [
         "/..//evil.com",
@@ -35,6 +36,7 @@ async fn dot_segments_cannot_turn_next_into_another_host() {
 
 #[actix_web::test]
 async fn a_local_next_is_normalised_and_kept() {
+    crate::engine!();
     let app = spawn_app().await;
     assert_eq!(
         landing_after_login_with(&app, "/a/../profile?tab=1").await,
@@ -48,6 +50,7 @@ async fn a_local_next_is_normalised_and_kept() {
 
 #[actix_web::test]
 async fn a_next_longer_than_the_cap_is_dropped_for_the_success_url() {
+    crate::engine!();
     let app = spawn_app().await;
     let long = format!(
         "/{}",
@@ -58,6 +61,7 @@ async fn a_next_longer_than_the_cap_is_dropped_for_the_success_url() {
 
 #[actix_web::test]
 async fn the_success_url_is_normalised_by_the_same_rule() {
+    crate::engine!();
     // `/..//evil.com` as AUTH0_SUCCESS_URL is refused at startup (config tests); a local one
     // with dot segments lands where a browser would take it anyway, never elsewhere.
     let app = spawn_app_with(&[("AUTH0_SUCCESS_URL", "/a/../profile")]).await;
@@ -76,6 +80,7 @@ async fn the_success_url_is_normalised_by_the_same_rule() {
 
 #[actix_web::test]
 async fn a_next_that_could_leave_the_site_falls_back_to_the_success_url() {
+    crate::engine!();
     let app = spawn_app().await;
     for next in [
         "//evil.com",

@@ -8,6 +8,7 @@ use crate::support::{spawn_app, spawn_app_for_domain, status_with_cookie, Browse
 
 #[actix_web::test]
 async fn while_the_tenant_hangs_twenty_logins_get_503_within_one_upstream_timeout() {
+    crate::engine!();
     // A tenant that accepts connections and never answers: the kernel completes the handshake
     // (the listener's backlog), nobody reads.
     let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -41,6 +42,7 @@ async fn while_the_tenant_hangs_twenty_logins_get_503_within_one_upstream_timeou
 
 #[actix_web::test]
 async fn a_logout_cannot_be_undone_by_requests_that_read_the_session_before_it() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     let cookie = app.session_cookie().expect("logged in");

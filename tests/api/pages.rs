@@ -10,6 +10,7 @@ use crate::support::{assert_is_redirect_to, session_set_cookie, spawn_app};
 
 #[actix_web::test]
 async fn the_home_page_offers_login_to_anonymous_visitors() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.get("/").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -19,6 +20,7 @@ async fn the_home_page_offers_login_to_anonymous_visitors() {
 
 #[actix_web::test]
 async fn the_home_page_greets_a_logged_in_user_with_name_and_avatar() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     let html = app.get("/").await.text().await.unwrap();
@@ -30,12 +32,14 @@ async fn the_home_page_greets_a_logged_in_user_with_name_and_avatar() {
 
 #[actix_web::test]
 async fn the_profile_page_sends_anonymous_visitors_to_log_in() {
+    crate::engine!();
     let app = spawn_app().await;
     assert_is_redirect_to(&app.get("/profile").await, "/login?next=%2Fprofile");
 }
 
 #[actix_web::test]
 async fn the_profile_page_answers_json_clients_with_401() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app
         .browser
@@ -53,6 +57,7 @@ async fn the_profile_page_answers_json_clients_with_401() {
 
 #[actix_web::test]
 async fn unknown_paths_get_a_404_page_through_the_layout() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -63,6 +68,7 @@ async fn unknown_paths_get_a_404_page_through_the_layout() {
 
 #[actix_web::test]
 async fn static_files_are_served() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.get("/static/style.css").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -74,6 +80,7 @@ async fn static_files_are_served() {
 
 #[actix_web::test]
 async fn html_responses_carry_the_security_headers() {
+    crate::engine!();
     let app = spawn_app().await;
     for path in ["/", "/no/such/page"] {
         let response = app.get(path).await;
@@ -88,6 +95,7 @@ async fn html_responses_carry_the_security_headers() {
 
 #[actix_web::test]
 async fn the_client_secret_appears_in_no_page() {
+    crate::engine!();
     let app = spawn_app().await;
     let mut pages = Vec::new();
     for path in [
@@ -111,6 +119,7 @@ async fn the_client_secret_appears_in_no_page() {
 
 #[actix_web::test]
 async fn a_tampered_session_cookie_is_anonymous_not_an_error() {
+    crate::engine!();
     let app = spawn_app().await;
     let client = reqwest::Client::new();
     let response = client
@@ -125,6 +134,7 @@ async fn a_tampered_session_cookie_is_anonymous_not_an_error() {
 
 #[actix_web::test]
 async fn authenticated_pages_are_not_cached() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     for path in ["/", "/profile", "/logout"] {
@@ -136,6 +146,7 @@ async fn authenticated_pages_are_not_cached() {
 
 #[actix_web::test]
 async fn hostile_profile_data_is_escaped_and_stored_byte_for_byte() {
+    crate::engine!();
     let (app, idp) = spawn_with_hostile_idp().await;
     let long_name = "N".repeat(200_000);
     let sql = "Robert'); DROP TABLE user_profiles;--";
@@ -174,13 +185,12 @@ async fn hostile_profile_data_is_escaped_and_stored_byte_for_byte() {
             "{picture}"
         );
     }
-    let (given, family): (String, String) =
-        sqlx::query_as("SELECT given_name, family_name FROM user_profiles WHERE sub = ?1")
-            .bind(SUB)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(given, sql);
-    assert_eq!(family, long_name);
+    let names = app
+        .query_texts(
+            "SELECT given_name, family_name FROM user_profiles WHERE sub = $1",
+            &[SUB],
+        )
+        .await;
+    assert_eq!(names, [Some(sql.to_owned()), Some(long_name)]);
     assert_eq!(app.profile_rows().await, 1);
 }

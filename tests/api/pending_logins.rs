@@ -15,6 +15,7 @@ async fn module_app_with_login_max_age(max_age: Duration) -> (Url, DevTenant) {
 
 #[actix_web::test]
 async fn a_login_older_than_its_lifetime_is_refused() {
+    crate::engine!();
     let (home, _tenant) = module_app_with_login_max_age(Duration::from_secs(1)).await;
     let browser = Browser::new();
     let start = |b: &reqwest::Client| b.get(home.join("/login").unwrap()).send();

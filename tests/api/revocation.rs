@@ -16,6 +16,7 @@ use crate::support::{
 
 #[actix_web::test]
 async fn logout_revokes_a_copied_session_cookie() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.login_as("ada@example.com").await;
     let copied = session_cookie_set_by(&response).unwrap();
@@ -40,6 +41,7 @@ async fn logout_revokes_a_copied_session_cookie() {
 
 #[actix_web::test]
 async fn logging_out_one_browser_leaves_the_others_logged_in() {
+    crate::engine!();
     let app = spawn_app().await;
     let other = Browser::new();
     app.login_in(&other, "ada@example.com", None).await;
@@ -51,14 +53,12 @@ async fn logging_out_one_browser_leaves_the_others_logged_in() {
 
 #[actix_web::test]
 async fn a_session_ended_by_another_process_ends_here_within_the_cache_ttl() {
+    crate::engine!();
     let app = spawn_app().await;
     app.login_as("ada@example.com").await;
     assert!(!app.is_anonymous().await);
     // Another process sharing the database logs this session out: its row goes.
-    sqlx::query("DELETE FROM user_sessions")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("DELETE FROM user_sessions").await;
     tokio::time::sleep(auth0_actix::db::SESSION_CACHE_TTL + Duration::from_millis(200)).await;
     assert!(app.is_anonymous().await);
 }
@@ -86,6 +86,7 @@ impl Auth0Backend for CountingBackend {
 
 #[actix_web::test]
 async fn a_replayed_logout_or_expired_cookie_reaches_the_backend_once() {
+    crate::engine!();
     let backend = CountingBackend::default();
     let lifetime = SessionLifetime {
         absolute: Duration::from_secs(2),
@@ -139,6 +140,7 @@ async fn csrf_of(browser: &Browser, home: &url::Url) -> String {
 
 #[actix_web::test]
 async fn a_logout_posted_with_another_tenants_session_does_not_end_it() {
+    crate::engine!();
     // Staging and production share SESSION_KEY and the database; a staging cookie (with its own
     // CSRF token) posted to production's logout is not production's to end.
     let (staging, _t1) = crate::support::spawn_app_with_tenant(&[]).await;
@@ -162,11 +164,11 @@ async fn a_logout_posted_with_another_tenants_session_does_not_end_it() {
         StatusCode::FOUND,
         "its cookie is cleared there"
     );
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions")
-        .fetch_one(&staging.pool)
-        .await
-        .unwrap();
-    assert_eq!(rows, 1, "staging's session row is still there");
+    assert_eq!(
+        staging.session_rows().await,
+        1,
+        "staging's session row is still there"
+    );
     assert_eq!(
         status_with_cookie(staging.url("/profile"), &cookie).await,
         StatusCode::OK,

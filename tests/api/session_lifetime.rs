@@ -28,6 +28,7 @@ async fn me(browser: &reqwest::Client, home: &Url) -> StatusCode {
 
 #[actix_web::test]
 async fn a_session_past_its_absolute_lifetime_is_anonymous_even_when_active() {
+    crate::engine!();
     let lifetime = SessionLifetime {
         absolute: Duration::from_secs(3),
         rolling: Duration::from_secs(3600),
@@ -46,6 +47,7 @@ async fn a_session_past_its_absolute_lifetime_is_anonymous_even_when_active() {
 
 #[actix_web::test]
 async fn a_session_left_idle_past_the_rolling_timeout_is_anonymous_and_activity_extends_it() {
+    crate::engine!();
     let lifetime = SessionLifetime {
         absolute: Duration::from_secs(3600),
         rolling: Duration::from_secs(2),
@@ -64,15 +66,11 @@ async fn a_session_left_idle_past_the_rolling_timeout_is_anonymous_and_activity_
 
 #[actix_web::test]
 async fn an_expired_session_loses_its_server_side_row() {
+    crate::engine!();
     let app = spawn_app_with(&[("SESSION_ABSOLUTE_DURATION", "2s")]).await;
     app.login_as("ada@example.com").await;
     let copied = app.session_cookie().unwrap();
-    let rows = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM user_sessions")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
+    let rows = || app.session_rows();
     assert_eq!(rows().await, 1);
     assert!(!app.is_anonymous().await);
     tokio::time::sleep(Duration::from_millis(3100)).await;
@@ -87,6 +85,7 @@ async fn an_expired_session_loses_its_server_side_row() {
 
 #[actix_web::test]
 async fn bad_lifetimes_are_configuration_errors_naming_the_variable() {
+    crate::engine!();
     for (name, value) in [
         ("SESSION_ABSOLUTE_DURATION", "forever"),
         ("SESSION_ROLLING_DURATION", "0"),
@@ -102,6 +101,7 @@ async fn bad_lifetimes_are_configuration_errors_naming_the_variable() {
 
 #[actix_web::test]
 async fn with_a_cookie_only_backend_a_cookie_copied_before_logout_is_dead_after_it() {
+    crate::engine!();
     // `from_fn` keeps no record of sessions: the module remembers the logouts it saw.
     let (home, _tenant) = spawn_module_app(|_| {}).await;
     let (browser, cookie) = log_in_at_module_app(&home).await;
@@ -131,6 +131,7 @@ async fn with_a_cookie_only_backend_a_cookie_copied_before_logout_is_dead_after_
 
 #[actix_web::test]
 async fn a_session_from_another_tenant_sharing_the_key_and_database_is_anonymous() {
+    crate::engine!();
     // Staging and production with the same SESSION_KEY and database: a staging login is not a
     // production login.
     let (staging, _t1) = crate::support::spawn_app_with_tenant(&[]).await;
@@ -145,15 +146,16 @@ async fn a_session_from_another_tenant_sharing_the_key_and_database_is_anonymous
 
 #[actix_web::test]
 async fn after_a_session_expires_the_home_page_lock_login_still_works() {
+    crate::engine!();
     let app = spawn_app_with(&[("SESSION_ROLLING_DURATION", "2s")]).await;
     app.login_as("ada@example.com").await;
     tokio::time::sleep(Duration::from_millis(3100)).await;
     // The first page after expiry drops the user and opens a Lock transaction in one response.
-    let config = crate::lock::lock_config(&app).await;
-    let response = crate::lock::co_authenticate(&app, "ada@example.com", "pw").await;
+    let config = super::lock::lock_config(&app).await;
+    let response = super::lock::co_authenticate(&app, "ada@example.com", "pw").await;
     let ticket: serde_json::Value = response.json().await.unwrap();
     let authorize =
-        crate::lock::authorize_with_ticket(&app, &config, ticket["login_ticket"].as_str().unwrap());
+        super::lock::authorize_with_ticket(&app, &config, ticket["login_ticket"].as_str().unwrap());
     let back = location(&app.get_url(&authorize).await);
     let landed = app.get_url(&back).await;
     assert_eq!(
@@ -167,6 +169,7 @@ async fn after_a_session_expires_the_home_page_lock_login_still_works() {
 
 #[actix_web::test]
 async fn a_rolling_timeout_longer_than_the_absolute_lifetime_is_refused() {
+    crate::engine!();
     let vars = [
         ("SESSION_ABSOLUTE_DURATION", "1h"),
         ("SESSION_ROLLING_DURATION", "2h"),

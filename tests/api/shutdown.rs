@@ -12,6 +12,7 @@ use crate::support::{first_line_matching, location, query_param, Browser, TEST_S
 
 #[actix_web::test]
 async fn on_sigterm_a_login_in_its_callback_completes_and_the_app_exits_0() {
+    crate::engine!();
     let idp = HostileIdp::start();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -20,10 +21,12 @@ async fn on_sigterm_a_login_in_its_callback_completes_and_the_app_exits_0() {
         .port();
     let home = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let database_url = crate::support::engine::fresh_database_url(dir.path()).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_auth0-actix"))
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap())
+        .env("DATABASE_URL", &database_url)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("AUTH0_DOMAIN", idp.issuer().as_str().trim_end_matches('/'))
         .env("AUTH0_CLIENT_ID", CLIENT_ID)

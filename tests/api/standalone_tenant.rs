@@ -1,14 +1,16 @@
 //! `cargo run -- dev-tenant`: one local tenant, served on its own, that several apps (or
 //! instances of one) log in through.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use crate::support::processes::standalone_tenant;
 use crate::support::{assert_is_redirect_to, spawn_app_for_tenant, TenantClient};
 
 #[actix_web::test]
 async fn two_apps_log_in_through_one_standalone_tenant_which_stops_on_sigterm() {
+    // Outside the per-engine suite: SQLite (the tenant does not depend on the engine).
+    crate::engine!();
     let apps = [
         TcpListener::bind("127.0.0.1:0").unwrap(),
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -17,32 +19,7 @@ async fn two_apps_log_in_through_one_standalone_tenant_which_stops_on_sigterm() 
         .iter()
         .map(|l| format!("http://{}/callback", l.local_addr().unwrap()))
         .collect();
-    let mut tenant = Command::new(env!("CARGO_BIN_EXE_auth0-actix"))
-        .arg("dev-tenant")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("DEV_TENANT_ADDR", "127.0.0.1:0")
-        .env("DEV_TENANT_CALLBACK_URLS", callbacks.join(","))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // What it prints: the values that point an app at it, ending with AUTH0_CALLBACK_URL.
-    let stdout = tenant.stdout.take().unwrap();
-    let printed = actix_web::rt::task::spawn_blocking(move || {
-        let mut values = std::collections::HashMap::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some((name, value)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
-                values.insert(name.to_owned(), value.to_owned());
-            }
-            if line.starts_with("AUTH0_CALLBACK_URL=") {
-                break;
-            }
-        }
-        values
-    })
-    .await
-    .unwrap();
+    let (tenant, printed) = standalone_tenant(&callbacks).await;
     assert!(
         printed["AUTH0_DOMAIN"].starts_with("http://127.0.0.1:"),
         "{printed:?}"
@@ -60,16 +37,8 @@ async fn two_apps_log_in_through_one_standalone_tenant_which_stops_on_sigterm() 
         assert_eq!(app.login_count("ada@example.com").await, Some(1));
     }
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &tenant.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = actix_web::rt::task::spawn_blocking(move || tenant.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    tenant.terminate();
+    assert_eq!(tenant.exit_code().await, Some(0));
 }
 
 #[test]

@@ -22,11 +22,13 @@ async fn rejects(
 
 #[actix_web::test]
 async fn a_500_from_the_token_endpoint_is_rejected() {
+    crate::engine!();
     rejects(|_, _| TokenAnswer::Status(500, "oops".into())).await;
 }
 
 #[actix_web::test]
 async fn invalid_grant_is_rejected() {
+    crate::engine!();
     rejects(|_, _| {
         TokenAnswer::Status(
             403,
@@ -39,16 +41,19 @@ async fn invalid_grant_is_rejected() {
 
 #[actix_web::test]
 async fn a_non_json_body_is_rejected() {
+    crate::engine!();
     rejects(|_, _| TokenAnswer::Status(200, "<html>not json</html>".into())).await;
 }
 
 #[actix_web::test]
 async fn a_response_without_an_id_token_is_rejected() {
+    crate::engine!();
     rejects(|_, _| TokenAnswer::Json(json!({"access_token": "x", "token_type": "Bearer"}))).await;
 }
 
 #[actix_web::test]
 async fn a_10_mb_response_is_cut_off_and_rejected() {
+    crate::engine!();
     // Valid in every other way: without the size cap this login would succeed.
     rejects(|idp, nonce| {
         let mut body = token_response(&idp.rs256(&idp.claims(nonce)));
@@ -60,6 +65,7 @@ async fn a_10_mb_response_is_cut_off_and_rejected() {
 
 #[actix_web::test]
 async fn a_redirect_from_the_token_endpoint_is_not_followed() {
+    crate::engine!();
     let (app, idp) = spawn_with_hostile_idp().await;
     let login = start(&app).await;
     // Where the redirect leads, a valid answer waits: following it would log the user in.
@@ -76,6 +82,7 @@ async fn a_redirect_from_the_token_endpoint_is_not_followed() {
 
 #[actix_web::test]
 async fn a_hanging_token_endpoint_fails_the_login_while_other_pages_answer() {
+    crate::engine!();
     let (app, idp) = spawn_with_hostile_idp().await;
     let login = start(&app).await;
     idp.answer_token(TokenAnswer::Hang);
@@ -101,6 +108,7 @@ async fn a_hanging_token_endpoint_fails_the_login_while_other_pages_answer() {
 
 #[actix_web::test]
 async fn a_callback_with_an_unknown_state_makes_no_network_call() {
+    crate::engine!();
     // The state is checked before anything else: a forged callback never reaches the tenant,
     // even when the tenant would answer with a valid token.
     let (app, idp) = spawn_with_hostile_idp().await;

@@ -16,6 +16,7 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
 
 #[actix_web::test]
 async fn over_https_the_session_cookie_has_the_host_prefix_and_its_rules() {
+    crate::engine!();
     let (app, _tenant) = spawn_app_with_tenant_at("https://app.example/callback", &[]).await;
     let cookies = set_cookies(&app.get("/login").await);
     let cookie = cookies
@@ -31,6 +32,7 @@ async fn over_https_the_session_cookie_has_the_host_prefix_and_its_rules() {
 
 #[actix_web::test]
 async fn over_https_every_response_carries_hsts() {
+    crate::engine!();
     let (app, _tenant) = spawn_app_with_tenant_at("https://app.example/callback", &[]).await;
     for path in [
         "/",
@@ -55,6 +57,7 @@ async fn over_https_every_response_carries_hsts() {
 
 #[actix_web::test]
 async fn over_plain_http_on_loopback_there_is_no_hsts_and_no_prefix() {
+    crate::engine!();
     let app = spawn_app().await;
     let response = app.get("/login").await;
     assert!(response
@@ -68,6 +71,7 @@ async fn over_plain_http_on_loopback_there_is_no_hsts_and_no_prefix() {
 
 #[actix_web::test]
 async fn a_request_head_over_16_kib_gets_431_and_the_server_stays_healthy() {
+    crate::engine!();
     let app = spawn_app().await;
     let raw = reqwest::Client::new();
     let with_header = |bytes: usize| {
@@ -99,6 +103,7 @@ async fn a_request_head_over_16_kib_gets_431_and_the_server_stays_healthy() {
 
 #[actix_web::test]
 async fn over_https_a_431_carries_hsts_too() {
+    crate::engine!();
     let (app, _tenant) = spawn_app_with_tenant_at("https://app.example/callback", &[]).await;
     let response = reqwest::Client::new()
         .get(app.url("/"))
@@ -118,6 +123,7 @@ async fn over_https_a_431_carries_hsts_too() {
 
 #[actix_web::test]
 async fn oversized_requests_and_wrong_methods_get_4xx_and_the_server_stays_healthy() {
+    crate::engine!();
     let app = spawn_app().await;
     let raw = reqwest::Client::new();
     let huge_header = raw

@@ -19,6 +19,7 @@ async fn rejects(answer: UserinfoAnswer) {
 
 #[actix_web::test]
 async fn userinfo_for_another_subject_is_rejected() {
+    crate::engine!();
     rejects(UserinfoAnswer::Json(
         json!({"sub": "auth0|someone-else", "name": "Mallory"}),
     ))
@@ -27,21 +28,25 @@ async fn userinfo_for_another_subject_is_rejected() {
 
 #[actix_web::test]
 async fn userinfo_401_is_rejected() {
+    crate::engine!();
     rejects(UserinfoAnswer::Status(401)).await;
 }
 
 #[actix_web::test]
 async fn userinfo_500_is_rejected() {
+    crate::engine!();
     rejects(UserinfoAnswer::Status(500)).await;
 }
 
 #[actix_web::test]
 async fn a_hanging_userinfo_endpoint_fails_the_login() {
+    crate::engine!();
     rejects(UserinfoAnswer::Hang).await;
 }
 
 #[actix_web::test]
 async fn an_oversized_userinfo_body_is_rejected() {
+    crate::engine!();
     // Valid but for its size: without the cap this login would succeed.
     rejects(UserinfoAnswer::Json(
         json!({"sub": SUB, "padding": "x".repeat(2 * 1024 * 1024)}),
@@ -51,6 +56,7 @@ async fn an_oversized_userinfo_body_is_rejected() {
 
 #[actix_web::test]
 async fn userinfo_claims_of_the_wrong_type_are_rejected() {
+    crate::engine!();
     for claims in [
         json!({"sub": SUB, "email_verified": "perhaps"}),
         json!({"sub": SUB, "name": 42}),

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_LOCK_URL, DEFAULT_SCOPE};
 use auth0_actix::auth0::SessionLifetime;
 use auth0_actix::config::Config;
+use auth0_actix::db::Database;
 use auth0_actix::dev_tenant::{DevTenant, Registration};
 use auth0_actix::startup::Application;
 use reqwest::{Response, StatusCode};
-use sqlx::SqlitePool;
 use url::Url;
 
 use super::browser::{location, location_str, Browser};
@@ -22,15 +22,17 @@ pub struct TestApp {
     pub browser: Browser,
     /// Where the app serves metrics, with `METRICS_ADDR` set.
     pub metrics: Option<Url>,
-    /// The app's database, e.g. for a second app on the same file.
+    /// The app's database, e.g. for a second app on the same one.
     pub database_url: String,
-    pub pool: SqlitePool,
+    /// The app's own pool (of either engine): see [`TestApp::execute`] and the queries below.
+    pub db: Database,
     pub client_secret: String,
     pub client_id: String,
     _dir: tempfile::TempDir,
 }
 
-/// Starts the app with the dev tenant, both on port 0, and a fresh database.
+/// Starts the app with the dev tenant, both on port 0, and a fresh database of the test's engine
+/// (`engine!()`).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -48,13 +50,13 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert(
         "DATABASE_URL".into(),
-        format!("sqlite://{}", dir.path().join("app.db").display()),
+        super::engine::fresh_database_url(dir.path()).await,
     );
-    let database_url = env["DATABASE_URL"].clone();
     // Later values win, so `vars` may override what a helper set.
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
+    let database_url = env["DATABASE_URL"].clone();
     let config = Config::from_lookup(&|name| env.get(name).cloned()).expect("test config");
     let app = Application::build_with_listener(config, listener)
         .await
@@ -64,7 +66,7 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         .metrics_addr()
         .map(|addr| Url::parse(&format!("http://{addr}/metrics")).unwrap());
     let tenant = app.dev_tenant().map(|t| t.issuer().clone());
-    let pool = app.pool().clone();
+    let db = app.database().clone();
     let client_secret = app.settings().client_secret.expose().to_owned();
     let client_id = app.settings().client_id.clone();
     actix_web::rt::spawn(app.run_until_stopped());
@@ -74,7 +76,7 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         browser: Browser::new(),
         metrics,
         database_url,
-        pool,
+        db,
         client_secret,
         client_id,
         _dir: dir,
@@ -324,11 +326,16 @@ impl TestApp {
 
     /// `POST /logout` with the logout page's CSRF token, as its button does.
     pub async fn log_out(&self) -> Response {
+        self.log_out_in(&self.browser).await
+    }
+
+    /// [`TestApp::log_out`] in another browser.
+    pub async fn log_out_in(&self, browser: &Browser) -> Response {
         let csrf = self
-            .csrf_token()
+            .csrf_token_in(browser)
             .await
             .expect("the logout page has a CSRF token");
-        self.browser
+        browser
             .post(self.url("/logout"))
             .form(&[("csrf", csrf.as_str())])
             .send()
@@ -338,25 +345,112 @@ impl TestApp {
 
     /// The logout form's CSRF token, read from the logout page.
     pub async fn csrf_token(&self) -> Option<String> {
-        let html = self.get("/logout").await.text().await.unwrap();
+        self.csrf_token_in(&self.browser).await
+    }
+
+    async fn csrf_token_in(&self, browser: &Browser) -> Option<String> {
+        let page = browser.get(self.url("/logout")).send().await.ok()?;
+        let html = page.text().await.unwrap();
         let start = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
         let end = html[start..].find('"')? + start;
         Some(html[start..end].to_owned())
     }
 
     pub async fn login_count(&self, sub_like_email: &str) -> Option<i64> {
-        sqlx::query_scalar("SELECT login_count FROM user_profiles WHERE email = ?1")
-            .bind(sub_like_email)
-            .fetch_optional(&self.pool)
-            .await
-            .unwrap()
+        self.query_i64(
+            "SELECT login_count FROM user_profiles WHERE email = $1",
+            &[sub_like_email],
+        )
+        .await
     }
 
     pub async fn profile_rows(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM user_profiles")
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
+        self.count("user_profiles").await
+    }
+
+    pub async fn session_rows(&self) -> i64 {
+        self.count("user_sessions").await
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        self.query_i64(&sql, &[]).await.expect("a count")
+    }
+
+    /// Runs SQL (one or more statements, no parameters) on the app's database.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.db {
+            Database::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+            Database::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// The first row's integer of a query with text parameters (`$1`...), if there is a row.
+    pub async fn query_i64(&self, sql: &str, args: &[&str]) -> Option<i64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.db {
+            Database::Sqlite(pool) => {
+                let mut query = sqlx::query_scalar(sql);
+                for arg in args {
+                    query = query.bind(*arg);
+                }
+                query.fetch_optional(pool).await
+            }
+            Database::Postgres(pool) => {
+                let mut query = sqlx::query_scalar(sql);
+                for arg in args {
+                    query = query.bind(*arg);
+                }
+                query.fetch_optional(pool).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The first row's text columns of a query with text parameters (`$1`...).
+    pub async fn query_texts(&self, sql: &str, args: &[&str]) -> Vec<Option<String>> {
+        use sqlx::Row;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.db {
+            Database::Sqlite(pool) => {
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = query.bind(*arg);
+                }
+                let row = query.fetch_one(pool).await;
+                row.map(|row| (0..row.len()).map(|i| row.get(i)).collect())
+            }
+            Database::Postgres(pool) => {
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = query.bind(*arg);
+                }
+                let row = query.fetch_one(pool).await;
+                row.map(|row| (0..row.len()).map(|i| row.get(i)).collect())
+            }
+        }
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Makes the database refuse `operation` (`INSERT`, `UPDATE`, `DELETE`) on `table`, with
+    /// `message`, as a full disk or a read-only replica would: a trigger in each engine's dialect.
+    pub async fn refuse(&self, operation: &str, table: &str, message: &str) {
+        let name = format!("refuse_{}_{table}", operation.to_lowercase());
+        let sql = match &self.db {
+            Database::Sqlite(_) => format!(
+                "CREATE TRIGGER {name} BEFORE {operation} ON {table} \
+                 BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            ),
+            Database::Postgres(_) => format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION '{message}'; END $$; \
+                 CREATE TRIGGER {name} BEFORE {operation} ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION {name}()"
+            ),
+        };
+        self.execute(&sql).await;
     }
 
     /// The same app seen from a fresh browser (no cookies), for a story that moves to another

@@ -1,9 +1,14 @@
-//! What the tests share: the app started for a test (`app.rs`), a browser (`browser.rs`), and a
-//! scriptable hostile identity provider (`hostile_idp.rs`).
+//! What the tests share: the app started for a test (`app.rs`) on the test's database engine
+//! (`engine.rs`), a browser (`browser.rs`), a scriptable hostile identity provider
+//! (`hostile_idp.rs`), a Postgres server of a test's own (`postgres.rs`), and the binary run as
+//! its own process (`processes.rs`).
 
 pub mod app;
 pub mod browser;
+pub mod engine;
 pub mod hostile_idp;
+pub mod postgres;
+pub mod processes;
 
 pub use app::*;
 pub use browser::*;

@@ -1,0 +1,170 @@
+//! Postgres, the engine for more than one instance: the same tables as SQLite's, migrations under
+//! an advisory lock (sqlx takes one), so instances that start together take turns; and a listener
+//! that hears every session row that goes, so each instance drops it from its cache at once.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::PgPool;
+
+use super::profiles::{Profile, SessionProfile};
+use super::sessions::SessionCache;
+use crate::auth0::Auth0Profile;
+
+/// Connections per instance: a login holds one for its transaction (a few milliseconds).
+const MAX_CONNECTIONS: u32 = 10;
+/// How long a request waits for a connection: with the server down, pages that need it answer
+/// 503 within this (sqlx retries the connection until then).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The channel the `user_sessions` trigger notifies (see the migration).
+const REVOKED_CHANNEL: &str = "user_sessions_revoked";
+/// How long the listener waits before reconnecting after it lost the server.
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
+
+/// Connects (the database must exist) and runs pending migrations.
+pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(database_url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(pool)
+}
+
+/// Keeps `cache` in step with the database for as long as the runtime runs: listens on the
+/// revocation channel and forgets each session named there. While the listener is not
+/// connected, nothing could tell this instance of a logout elsewhere, so the cache serves
+/// nothing (every request asks the database) until it listens again.
+pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
+    // Its own connection, outside the pool that serves requests.
+    let options = (*pool.connect_options()).clone();
+    let listener_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options);
+    // On the Tokio runtime itself, not actix's local task set: sqlx's connections spawn a task
+    // when dropped, which only works inside the runtime (actix drops its local tasks outside).
+    tokio::spawn(async move {
+        loop {
+            match listen(&listener_pool).await {
+                Ok(mut listener) => {
+                    cache.follow();
+                    tracing::info!("following session revocations ({REVOKED_CHANNEL})");
+                    let why = loop {
+                        match listener.try_recv().await {
+                            Ok(Some(n)) if n.payload().is_empty() => cache.forget_all(),
+                            Ok(Some(n)) => cache.forget(n.payload()),
+                            Ok(None) => break "the connection closed".to_owned(),
+                            Err(e) => break e.to_string(),
+                        }
+                    };
+                    cache.unfollow();
+                    tracing::warn!("stopped following session revocations: {why}");
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot listen for session revocations"),
+            }
+            tokio::time::sleep(LISTEN_RETRY).await;
+        }
+    });
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // Report a lost connection at once (this loop reconnects), not after a reconnect attempt.
+    listener.eager_reconnect(false);
+    listener.listen(REVOKED_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Records a login in one transaction: the profile upsert (one statement; Postgres makes
+/// concurrent upserts of one row take turns, so each login counts), the session row, and a sweep
+/// of expired sessions.
+pub async fn record_login(
+    pool: &PgPool,
+    p: &Auth0Profile,
+    session_id: &str,
+    lifetime: Duration,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO user_profiles (issuer, sub, email, email_verified, name, nickname, picture,
+             given_name, family_name, locale, claims, login_count,
+             first_login_at, last_login_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now())
+         ON CONFLICT (issuer, sub) DO UPDATE SET
+             email = excluded.email,
+             email_verified = excluded.email_verified,
+             name = excluded.name,
+             nickname = excluded.nickname,
+             picture = excluded.picture,
+             given_name = excluded.given_name,
+             family_name = excluded.family_name,
+             locale = excluded.locale,
+             claims = excluded.claims,
+             login_count = user_profiles.login_count + 1,
+             last_login_at = excluded.last_login_at,
+             updated_at = excluded.updated_at
+         RETURNING id",
+    )
+    .bind(&p.issuer)
+    .bind(&p.sub)
+    .bind(&p.email)
+    .bind(p.email_verified)
+    .bind(&p.name)
+    .bind(&p.nickname)
+    .bind(&p.picture)
+    .bind(&p.given_name)
+    .bind(&p.family_name)
+    .bind(&p.locale)
+    .bind(p.claims.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
+         VALUES ($1, $2, now(), now() + make_interval(secs => $3))",
+    )
+    .bind(session_id)
+    .bind(id)
+    .bind(lifetime.as_secs_f64())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM user_sessions WHERE expires_at < now()")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The profile of a live session, and when the session expires.
+pub async fn session_profile(
+    pool: &PgPool,
+    session_id: &str,
+    profile_id: i64,
+) -> Result<Option<(Profile, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
+    let row: Option<SessionProfile> = sqlx::query_as(
+        "SELECT p.id, p.issuer, p.sub, p.email, p.email_verified, p.name, p.nickname, p.picture,
+                p.given_name, p.family_name, p.locale, p.claims::text AS claims, p.login_count,
+                p.first_login_at, p.last_login_at, p.updated_at,
+                s.expires_at AS session_expires_at
+         FROM user_sessions s JOIN user_profiles p ON p.id = s.profile_id
+         WHERE s.id = $1 AND s.profile_id = $2 AND s.expires_at > now()",
+    )
+    .bind(session_id)
+    .bind(profile_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.profile, r.session_expires_at)))
+}
+
+/// Deletes the session row; its trigger tells every instance.
+pub async fn end_session(pool: &PgPool, session_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_sessions WHERE id = $1")
+        .bind(session_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,170 @@
+//! Several instances on one Postgres database: a logout on one is seen by the others at once;
+//! the database going away and coming back.
+
+use std::time::{Duration, Instant};
+
+use auth0_actix::dev_tenant::{DevTenant, Registration};
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::support::postgres::PgServer;
+use crate::support::{spawn_app_for_tenant, status_with_cookie, Browser, TenantClient, TestApp};
+
+/// The guarantee on Postgres (README, "Run several instances"): a revocation reaches every
+/// instance within this.
+const REVOCATION_REACHES_EVERY_INSTANCE: Duration = Duration::from_secs(1);
+
+/// `n` instances of the app on one database, all clients of one dev tenant, sharing the session
+/// key: what a deployment behind a load balancer is. The tenant comes back too.
+async fn instances(n: usize, vars: &[(&str, &str)]) -> (Vec<TestApp>, DevTenant) {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let callbacks: Vec<Url> = listeners
+        .iter()
+        .map(|l| Url::parse(&format!("http://{}/callback", l.local_addr().unwrap())).unwrap())
+        .collect();
+    let tenant = DevTenant::start(Registration::for_callbacks(
+        "several instances",
+        callbacks.clone(),
+    ))
+    .await
+    .unwrap();
+    let settings = tenant.tenant_settings();
+    let client = TenantClient {
+        domain: &settings.domain,
+        client_id: &settings.client_id,
+        client_secret: settings.client_secret.expose(),
+    };
+    let mut apps: Vec<TestApp> = Vec::new();
+    for (listener, callback) in listeners.into_iter().zip(&callbacks) {
+        let mut env = vars.to_vec();
+        let shared = apps.first().map(|first| first.database_url.clone());
+        if let Some(url) = &shared {
+            env.push(("DATABASE_URL", url));
+        }
+        apps.push(spawn_app_for_tenant(listener, &client, callback.as_str(), &env).await);
+    }
+    (apps, tenant)
+}
+
+/// How long until the session `cookie` (`name=value`, replayed as a copied cookie would be) is
+/// anonymous at `app`, polling `/profile`; `None` past `limit`.
+async fn time_until_anonymous(app: &TestApp, cookie: &str, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if status_with_cookie(app.url("/profile"), cookie).await == StatusCode::FOUND {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
+}
+
+#[actix_web::test]
+async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_within_a_second() {
+    crate::engine!();
+    let (apps, _tenant) = instances(3, &[]).await;
+    // Cookies are per host, not port: this browser carries one session to all three.
+    let browser = Browser::new();
+    let done = apps[0].login_in(&browser, "ada@example.com", None).await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    for app in &apps {
+        // Twice: the second answer comes from the instance's cache.
+        for _ in 0..2 {
+            let profile = browser.get(app.url("/profile")).send().await.unwrap();
+            assert_eq!(profile.status(), StatusCode::OK, "{}", app.address);
+        }
+    }
+    let cookie = browser.session_cookie(&apps[0].address).unwrap();
+    assert_eq!(
+        apps[1].log_out_in(&browser).await.status(),
+        StatusCode::FOUND
+    );
+    for app in [&apps[0], &apps[2]] {
+        let took = time_until_anonymous(app, &cookie, Duration::from_secs(6)).await;
+        let took = took.expect("the session ends everywhere");
+        eprintln!("revoked at {} after {took:?}", app.address);
+        assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
+    }
+}
+
+#[actix_web::test]
+async fn an_operators_delete_revokes_the_session_on_every_instance_at_once() {
+    crate::engine!();
+    let (apps, _tenant) = instances(2, &[]).await;
+    let browser = Browser::new();
+    apps[0].login_in(&browser, "ada@example.com", None).await;
+    for app in &apps {
+        let profile = browser.get(app.url("/profile")).send().await.unwrap();
+        assert_eq!(profile.status(), StatusCode::OK);
+    }
+    let cookie = browser.session_cookie(&apps[0].address).unwrap();
+    // Deleting the user (its sessions go with it, by cascade).
+    apps[0].execute("DELETE FROM user_profiles").await;
+    for app in &apps {
+        let took = time_until_anonymous(app, &cookie, Duration::from_secs(6)).await;
+        let took = took.expect("the session ends everywhere");
+        assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
+    }
+}
+
+/// A GET's status and how long it took.
+async fn timed_get(app: &TestApp, browser: &Browser, path: &str) -> (StatusCode, Duration) {
+    let start = Instant::now();
+    let status = browser.get(app.url(path)).send().await.unwrap().status();
+    (status, start.elapsed())
+}
+
+#[actix_web::test]
+async fn with_postgres_down_pages_that_need_it_answer_503_quickly_and_all_recovers() {
+    crate::engine!();
+    let server = match PgServer::start() {
+        Ok(server) => server,
+        Err(why) => return crate::support::engine::skip(&why),
+    };
+    let database = crate::support::engine::new_postgres_database(&server.admin_url()).await;
+    let (apps, _tenant) = instances(1, &[("DATABASE_URL", &database)]).await;
+    let app = &apps[0];
+    app.login_as("ada@example.com").await;
+    assert_eq!(app.get("/profile").await.status(), StatusCode::OK);
+
+    // Off the test's thread: the app's tasks on it (its revocation listener) keep running.
+    let server = std::sync::Arc::new(server);
+    let stopping = server.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    for path in ["/profile", "/", "/healthz"] {
+        let (status, took) = timed_get(app, &app.browser, path).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(took < Duration::from_secs(2), "{path}: {took:?}");
+    }
+    // Pages that do not need the database keep serving.
+    for path in ["/", "/logout", "/static/style.css"] {
+        let (status, took) = timed_get(app, &Browser::new(), path).await;
+        assert_eq!(status, StatusCode::OK, "{path} for a visitor");
+        assert!(took < Duration::from_secs(2), "{path}: {took:?}");
+    }
+
+    let starting = server.clone();
+    tokio::task::spawn_blocking(move || starting.start_again())
+        .await
+        .unwrap()
+        .unwrap();
+    let start = Instant::now();
+    while app.get("/healthz").await.status() != StatusCode::OK {
+        assert!(start.elapsed() < Duration::from_secs(10), "recovers");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.get("/profile").await.status(),
+        StatusCode::OK,
+        "the session survived"
+    );
+    let login = app
+        .login_in(&Browser::new(), "grace@example.com", None)
+        .await;
+    assert_eq!(login.status(), StatusCode::FOUND, "logins work again");
+}
