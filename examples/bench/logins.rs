@@ -62,7 +62,7 @@ pub async fn login_cookie(base: &Url) -> Result<String, String> {
 }
 
 /// Full logins, `LOGIN_CONCURRENCY` at a time, for the run's duration.
-pub async fn logins(mode: &Mode, base: &Url) -> Result<Measure, String> {
+pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure, String> {
     let run = |duration: Duration| {
         let base = base.clone();
         async move {
@@ -93,9 +93,11 @@ pub async fn logins(mode: &Mode, base: &Url) -> Result<Measure, String> {
         }
     };
     run(mode.warmup).await;
+    let cpu_before = super::server::cpu_seconds(server_pid)?;
     let started = Instant::now();
     let results = run(mode.duration).await;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = super::server::cpu_seconds(server_pid)? - cpu_before;
     let errors = results.iter().map(|(_, e)| e).sum();
     let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
     latencies.sort();
@@ -110,6 +112,7 @@ pub async fn logins(mode: &Mode, base: &Url) -> Result<Measure, String> {
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
+        cpu_us: cpu * 1e6 / latencies.len().max(1) as f64,
     })
 }
 

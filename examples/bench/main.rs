@@ -13,7 +13,10 @@
 //! 4. full logins through the dev tenant over HTTP (login, authorize, form, callback, profile),
 //!    16 at a time, driven from this process with reqwest.
 //!
-//! The server and the load generators share this machine's cores: the numbers are relative.
+//! The server and the load generators share this machine's cores: requests/s are relative. The
+//! app's own CPU time per request and per login (from `/proc/PID/stat`, user + system) does not
+//! depend on what the load generator takes; a login's includes the embedded dev tenant's work
+//! (it runs in the app's process).
 
 mod logins;
 mod report;
@@ -43,6 +46,8 @@ struct Measure {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// The app's own CPU time (user + system, from `/proc`) per request or login, in µs.
+    cpu_us: f64,
 }
 
 fn main() {
@@ -109,6 +114,7 @@ fn measure_all(
         .build()
         .map_err(|e| e.to_string())?;
     let base = server.url.clone();
+    let pid = server.pid();
     // The rendered anonymous home page, saved as a static file: the server's own limit.
     let home = rt.block_on(async { reqwest::get(base.clone()).await?.bytes().await });
     let home = home.map_err(|e| format!("GET /: {e}"))?;
@@ -122,16 +128,18 @@ fn measure_all(
             "static file (limit)",
             base.join("/static/bench-home.html").unwrap(),
             None,
+            pid,
         )?,
-        wrk::wrk(mode, "GET / anonymous", base.clone(), None)?,
+        wrk::wrk(mode, "GET / anonymous", base.clone(), None, pid)?,
         wrk::wrk(
             mode,
             "GET /profile",
             base.join("/profile").unwrap(),
             Some(&cookie),
+            pid,
         )?,
     ];
-    measures.push(rt.block_on(logins::logins(mode, &base))?);
+    measures.push(rt.block_on(logins::logins(mode, &base, pid))?);
     let stats = rt.block_on(logins::tenant_stats(&base))?;
     Ok((measures, stats))
 }

@@ -12,16 +12,18 @@ pub fn report(
 ) -> Result<(), String> {
     let limit = measures[0].requests_per_sec;
     let mut table = String::from(
-        "| scenario | requests/s | p50 | p99 | × static | errors |\n|---|---:|---:|---:|---:|---:|\n",
+        "| scenario | requests/s | p50 | p99 | × static | app CPU per request | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in measures {
         table.push_str(&format!(
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {} |\n",
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.0} µs | {} |\n",
             m.name,
             m.requests_per_sec,
             m.p50_ms,
             m.p99_ms,
             m.requests_per_sec / limit,
+            m.cpu_us,
             m.errors
         ));
     }

@@ -62,8 +62,43 @@ impl Server {
             .ok_or_else(|| "no VmHWM in /proc/PID/status".into())
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The CPU time (user + system) process `pid` has used so far, in seconds, from
+/// `/proc/PID/stat`: what the app itself spends, whatever the load generator takes.
+pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("read /proc/{pid}/stat: {e}"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime is the
+    // 14th field of the line, stime the 15th, in clock ticks.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64, String> {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| format!("/proc/{pid}/stat: no field {}", i + 3))
+    };
+    Ok((ticks(11)? + ticks(12)?) / clock_ticks_per_second())
+}
+
+/// `getconf CLK_TCK` (100 on Linux), the unit of `/proc/PID/stat` times.
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::server::cpu_seconds;
 use super::{Measure, Mode, CONNECTIONS};
 
 pub fn require_wrk() -> Result<(), String> {
@@ -21,6 +22,7 @@ pub fn wrk(
     name: &'static str,
     url: Url,
     cookie: Option<&str>,
+    server_pid: u32,
 ) -> Result<Measure, String> {
     let run = |duration: Duration| {
         let mut command = Command::new("wrk");
@@ -39,8 +41,18 @@ pub fn wrk(
         Ok::<_, String>(String::from_utf8_lossy(&output.stdout).into_owned())
     };
     run(mode.warmup)?;
+    let cpu_before = cpu_seconds(server_pid)?;
     let out = run(mode.duration)?;
-    parse_wrk(name, &out).ok_or_else(|| format!("could not read wrk's output:\n{out}"))
+    let cpu = cpu_seconds(server_pid)? - cpu_before;
+    let mut measure =
+        parse_wrk(name, &out).ok_or_else(|| format!("could not read wrk's output:\n{out}"))?;
+    let requests = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.parse::<f64>().ok())
+        .ok_or_else(|| format!("no request count in wrk's output:\n{out}"))?;
+    measure.cpu_us = cpu * 1e6 / requests;
+    Ok(measure)
 }
 
 /// Reads requests/s, p50, p99 and errors (non-2xx/3xx and socket errors) from wrk's output.
@@ -70,6 +82,7 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
         p50_ms,
         p99_ms,
         errors: non_2xx + socket_errors,
+        cpu_us: 0.0,
     })
 }
 

@@ -49,11 +49,11 @@ async fn instances(n: usize, vars: &[(&str, &str)]) -> (Vec<TestApp>, DevTenant)
 }
 
 /// How long until the session `cookie` (`name=value`, replayed as a copied cookie would be) is
-/// anonymous at `app`, polling `/profile`; `None` past `limit`.
-async fn time_until_anonymous(app: &TestApp, cookie: &str, limit: Duration) -> Option<Duration> {
+/// anonymous at `profile` (an instance's `/profile`), polling; `None` past `limit`.
+async fn time_until_anonymous(profile: Url, cookie: &str, limit: Duration) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if status_with_cookie(app.url("/profile"), cookie).await == StatusCode::FOUND {
+        if status_with_cookie(profile.clone(), cookie).await == StatusCode::FOUND {
             return Some(start.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -82,7 +82,7 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
         StatusCode::FOUND
     );
     for app in [&apps[0], &apps[2]] {
-        let took = time_until_anonymous(app, &cookie, Duration::from_secs(6)).await;
+        let took = time_until_anonymous(app.url("/profile"), &cookie, Duration::from_secs(6)).await;
         let took = took.expect("the session ends everywhere");
         eprintln!("revoked at {} after {took:?}", app.address);
         assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
@@ -103,7 +103,7 @@ async fn an_operators_delete_revokes_the_session_on_every_instance_at_once() {
     // Deleting the user (its sessions go with it, by cascade).
     apps[0].execute("DELETE FROM user_profiles").await;
     for app in &apps {
-        let took = time_until_anonymous(app, &cookie, Duration::from_secs(6)).await;
+        let took = time_until_anonymous(app.url("/profile"), &cookie, Duration::from_secs(6)).await;
         let took = took.expect("the session ends everywhere");
         assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
     }
@@ -167,4 +167,162 @@ async fn with_postgres_down_pages_that_need_it_answer_503_quickly_and_all_recove
         .login_in(&Browser::new(), "grace@example.com", None)
         .await;
     assert_eq!(login.status(), StatusCode::FOUND, "logins work again");
+}
+
+/// A whole login through `public` (the proxy): `/login`, the tenant's form, the callback.
+async fn log_in_through(browser: &Browser, public: &Url, email: &str) -> reqwest::Response {
+    let login = browser
+        .get(public.join("/login").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::FOUND);
+    let callback = browser
+        .submit_tenant_form(&crate::support::location(&login), email, "pw")
+        .await;
+    browser.get(callback).send().await.unwrap()
+}
+
+/// The successful logins an instance counted (its Prometheus metrics).
+async fn successful_logins(metrics: &str) -> u64 {
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"auth0_logins_total{outcome="success"} "#))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[actix_web::test]
+async fn three_instances_behind_nginx_share_logins_logouts_and_survive_losing_one() {
+    use crate::support::nginx::{free_port, Nginx};
+    use crate::support::processes::{standalone_tenant, Process};
+    crate::engine!();
+    let public_port = free_port();
+    let public = Url::parse(&format!("https://127.0.0.1:{public_port}/")).unwrap();
+    let callback = public.join("/callback").unwrap().to_string();
+    let (_tenant, printed) = standalone_tenant(std::slice::from_ref(&callback)).await;
+    let admin = crate::support::engine::postgres_admin_url().unwrap();
+    let database = crate::support::engine::new_postgres_database(&admin).await;
+    let addrs: Vec<std::net::SocketAddr> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()).parse().unwrap())
+        .collect();
+    let metrics: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let mut instances: Vec<Process> = Vec::new();
+    for (addr, metrics) in addrs.iter().zip(&metrics) {
+        let bind = addr.to_string();
+        instances.push(Process::app(&[
+            ("BIND_ADDR", &bind),
+            ("METRICS_ADDR", metrics),
+            ("DATABASE_URL", &database),
+            ("AUTH0_DOMAIN", &printed["AUTH0_DOMAIN"]),
+            ("AUTH0_CLIENT_ID", &printed["AUTH0_CLIENT_ID"]),
+            ("AUTH0_SECRET", &printed["AUTH0_SECRET"]),
+            ("AUTH0_CALLBACK_URL", &callback),
+            ("SESSION_KEY", crate::support::TEST_SESSION_KEY),
+        ]));
+    }
+    let nginx = match Nginx::start(public_port, &addrs) {
+        Ok(nginx) => nginx,
+        Err(why) => return crate::support::engine::skip(&why),
+    };
+    let db = sqlx::PgPool::connect(&database).await.unwrap();
+    let login_count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT login_count FROM user_profiles")
+            .fetch_optional(&db)
+            .await
+            .unwrap()
+    };
+
+    // 50 concurrent logins of one user, each in its own browser, round robin over the three:
+    // whichever instance starts a login and whichever takes its callback, it succeeds.
+    let logins = (0..50).map(|_| {
+        let (public, certificate) = (&public, &nginx.certificate);
+        async move {
+            let browser = Browser::trusting(certificate);
+            let done = log_in_through(&browser, public, "ada@example.com").await;
+            crate::support::location_str(&done).to_owned()
+        }
+    });
+    let landed = futures_util::future::join_all(logins).await;
+    assert!(landed.iter().all(|l| l == "/profile"), "{landed:?}");
+    assert_eq!(
+        login_count().await,
+        Some(50),
+        "one row, every login counted"
+    );
+    for metrics in &metrics {
+        assert!(
+            successful_logins(metrics).await > 0,
+            "{metrics} took callbacks"
+        );
+    }
+
+    // A logout through the proxy revokes the session on all three.
+    let browser = Browser::trusting(&nginx.certificate);
+    log_in_through(&browser, &public, "ada@example.com").await;
+    let cookie = browser
+        .session_cookie(&public)
+        .expect("a __Host- session cookie");
+    assert!(cookie.starts_with("__Host-auth0_session="), "{cookie}");
+    for addr in &addrs {
+        let direct = Url::parse(&format!("http://{addr}/profile")).unwrap();
+        assert_eq!(status_with_cookie(direct, &cookie).await, StatusCode::OK);
+    }
+    let html = browser
+        .get(public.join("/logout").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap();
+    let csrf = &csrf[..csrf.find('"').unwrap()];
+    let logout = browser
+        .post(public.join("/logout").unwrap())
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::FOUND);
+    for addr in &addrs {
+        let direct = Url::parse(&format!("http://{addr}/profile")).unwrap();
+        let took = time_until_anonymous(direct, &cookie, Duration::from_secs(6)).await;
+        let took = took.expect("the session ends on every instance");
+        assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{addr}: {took:?}");
+    }
+
+    // One instance dies mid-traffic: every request of a logged-in browser is still served.
+    let browser = Browser::trusting(&nginx.certificate);
+    log_in_through(&browser, &public, "grace@example.com").await;
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let halfway = tokio::sync::Notify::new();
+    let traffic = futures_util::future::join_all((0..4).map(|_| async {
+        let mut statuses = Vec::new();
+        for _ in 0..40 {
+            let profile = browser.get(public.join("/profile").unwrap()).send();
+            statuses.push(profile.await.unwrap().status());
+            if served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 40 {
+                halfway.notify_one();
+            }
+        }
+        statuses
+    }));
+    let kill = async {
+        halfway.notified().await;
+        instances[1].kill();
+    };
+    let (statuses, ()) = tokio::join!(traffic, kill);
+    let statuses: Vec<StatusCode> = statuses.into_iter().flatten().collect();
+    assert_eq!(statuses.len(), 160);
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
 }

@@ -19,8 +19,18 @@ pub struct Browser {
 
 impl Browser {
     pub fn new() -> Self {
+        Self::with(reqwest::Client::builder())
+    }
+
+    /// A browser that also trusts `certificate` (PEM): for a TLS proxy with a test certificate.
+    pub fn trusting(certificate: &[u8]) -> Self {
+        let root = reqwest::Certificate::from_pem(certificate).expect("a PEM certificate");
+        Self::with(reqwest::Client::builder().add_root_certificate(root))
+    }
+
+    fn with(builder: reqwest::ClientBuilder) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar.clone())
             .build()

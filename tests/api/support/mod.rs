@@ -7,6 +7,7 @@ pub mod app;
 pub mod browser;
 pub mod engine;
 pub mod hostile_idp;
+pub mod nginx;
 pub mod postgres;
 pub mod processes;
 
