@@ -5,6 +5,36 @@
 //! and concurrent logins count exactly. Live sessions are cached per process (`sessions.rs`);
 //! on Postgres every instance hears each revocation at once.
 
+/// A login's profile upsert, for both engines: `INSERT ... VALUES ($values) ON CONFLICT (issuer,
+/// sub) DO UPDATE ... RETURNING id`, one statement, so concurrent logins of a user count exactly.
+/// Only the `VALUES` (placeholders, the clock) differ between the dialects.
+macro_rules! profile_upsert {
+    ($values:literal) => {
+        concat!(
+            "INSERT INTO user_profiles (issuer, sub, email, email_verified, name, nickname,
+                 picture, given_name, family_name, locale, claims, login_count,
+                 first_login_at, last_login_at, updated_at)
+             VALUES (",
+            $values,
+            ")
+             ON CONFLICT (issuer, sub) DO UPDATE SET
+                 email = excluded.email,
+                 email_verified = excluded.email_verified,
+                 name = excluded.name,
+                 nickname = excluded.nickname,
+                 picture = excluded.picture,
+                 given_name = excluded.given_name,
+                 family_name = excluded.family_name,
+                 locale = excluded.locale,
+                 claims = excluded.claims,
+                 login_count = user_profiles.login_count + 1,
+                 last_login_at = excluded.last_login_at,
+                 updated_at = excluded.updated_at
+             RETURNING id"
+        )
+    };
+}
+
 mod postgres;
 mod profiles;
 mod sessions;

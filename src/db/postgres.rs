@@ -90,26 +90,9 @@ pub async fn record_login(
     lifetime: Duration,
 ) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO user_profiles (issuer, sub, email, email_verified, name, nickname, picture,
-             given_name, family_name, locale, claims, login_count,
-             first_login_at, last_login_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now())
-         ON CONFLICT (issuer, sub) DO UPDATE SET
-             email = excluded.email,
-             email_verified = excluded.email_verified,
-             name = excluded.name,
-             nickname = excluded.nickname,
-             picture = excluded.picture,
-             given_name = excluded.given_name,
-             family_name = excluded.family_name,
-             locale = excluded.locale,
-             claims = excluded.claims,
-             login_count = user_profiles.login_count + 1,
-             last_login_at = excluded.last_login_at,
-             updated_at = excluded.updated_at
-         RETURNING id",
-    )
+    let id: i64 = sqlx::query_scalar(profile_upsert!(
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now()"
+    ))
     .bind(&p.issuer)
     .bind(&p.sub)
     .bind(&p.email)

@@ -274,22 +274,7 @@ async fn three_instances_behind_nginx_share_logins_logouts_and_survive_losing_on
         let direct = Url::parse(&format!("http://{addr}/profile")).unwrap();
         assert_eq!(status_with_cookie(direct, &cookie).await, StatusCode::OK);
     }
-    let html = browser
-        .get(public.join("/logout").unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap();
-    let csrf = &csrf[..csrf.find('"').unwrap()];
-    let logout = browser
-        .post(public.join("/logout").unwrap())
-        .form(&[("csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
+    let logout = crate::support::log_out_at(&browser, &public).await;
     assert_eq!(logout.status(), StatusCode::FOUND);
     for addr in &addrs {
         let direct = Url::parse(&format!("http://{addr}/profile")).unwrap();

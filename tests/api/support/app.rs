@@ -254,6 +254,33 @@ pub async fn log_in_at_module_app(home: &Url) -> (Browser, String) {
     (browser, cookie)
 }
 
+/// `POST /logout` at the app at `home` (directly or through a proxy) with the logout page's CSRF
+/// token, as its button does.
+pub async fn log_out_at(browser: &Browser, home: &Url) -> Response {
+    let csrf = csrf_token_at(browser, home)
+        .await
+        .expect("the logout page has a CSRF token");
+    browser
+        .post(home.join("/logout").unwrap())
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("POST /logout")
+}
+
+/// The logout form's CSRF token, read from the logout page of the app at `home`.
+async fn csrf_token_at(browser: &Browser, home: &Url) -> Option<String> {
+    let page = browser
+        .get(home.join("/logout").unwrap())
+        .send()
+        .await
+        .ok()?;
+    let html = page.text().await.unwrap();
+    let start = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
 /// Logs go through libtest's capture: shown for failing tests only.
 fn init_test_logging() {
     let _ = tracing_subscriber::fmt()
@@ -331,16 +358,7 @@ impl TestApp {
 
     /// [`TestApp::log_out`] in another browser.
     pub async fn log_out_in(&self, browser: &Browser) -> Response {
-        let csrf = self
-            .csrf_token_in(browser)
-            .await
-            .expect("the logout page has a CSRF token");
-        browser
-            .post(self.url("/logout"))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .expect("POST /logout")
+        log_out_at(browser, &self.address).await
     }
 
     /// The logout form's CSRF token, read from the logout page.
@@ -349,11 +367,7 @@ impl TestApp {
     }
 
     async fn csrf_token_in(&self, browser: &Browser) -> Option<String> {
-        let page = browser.get(self.url("/logout")).send().await.ok()?;
-        let html = page.text().await.unwrap();
-        let start = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
-        let end = html[start..].find('"')? + start;
-        Some(html[start..end].to_owned())
+        csrf_token_at(browser, &self.address).await
     }
 
     pub async fn login_count(&self, sub_like_email: &str) -> Option<i64> {
