@@ -37,10 +37,11 @@ CREATE TABLE user_sessions (
 CREATE INDEX user_sessions_by_expiry ON user_sessions (expires_at);
 CREATE INDEX user_sessions_by_profile ON user_sessions (profile_id);
 
--- Every instance caches live sessions for a few seconds; a session row that goes, however it
--- goes (logout, expiry sweep, a deleted profile's cascade, an operator's DELETE or TRUNCATE),
--- tells them all at once on this channel. The payload is the session id; an empty payload
--- means every session.
+-- Every instance caches live sessions for a few seconds; a live session row that goes or
+-- changes, however (logout, a deleted profile's cascade, an operator's DELETE, UPDATE or
+-- TRUNCATE), tells them all at once on this channel. The payload is the session id; an empty
+-- payload means every session. Rows already expired need no notice (each instance checks the
+-- expiry itself), so the sweep of expired sessions at each login stays quiet.
 CREATE FUNCTION user_sessions_notify_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
@@ -53,6 +54,8 @@ END
 $$;
 
 CREATE TRIGGER user_sessions_revoked AFTER DELETE ON user_sessions
+    FOR EACH ROW WHEN (OLD.expires_at > now()) EXECUTE FUNCTION user_sessions_notify_revoked();
+CREATE TRIGGER user_sessions_changed AFTER UPDATE ON user_sessions
     FOR EACH ROW EXECUTE FUNCTION user_sessions_notify_revoked();
 CREATE TRIGGER user_sessions_truncated AFTER TRUNCATE ON user_sessions
     FOR EACH STATEMENT EXECUTE FUNCTION user_sessions_notify_revoked();

@@ -70,15 +70,32 @@ impl Engine {
     }
 }
 
-/// A `DATABASE_URL` fit for a log line or an error: the password replaced.
+/// A `DATABASE_URL` fit for a log line or an error: the password (in the user info or a
+/// `password` parameter) replaced; a URL that does not parse shows only its scheme, since a
+/// password with `/`, `#` or `?` in it is what makes it fail to parse.
 pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("redacted"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        return format!("{scheme}:(the rest withheld: it may hold a password)");
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("redacted"));
     }
+    if parsed.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" {
+                    "redacted".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 /// An open database: a pool of either engine.
@@ -201,5 +218,18 @@ mod tests {
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("app:redacted@db.internal"), "{shown}");
         assert_eq!(redacted("sqlite://data/app.db"), "sqlite://data/app.db");
+        for url in [
+            "postgres://app:s3/cr3t@db/app",
+            "postgres://app:s3#cr3t@db/app",
+            "postgres://app:s3?cr3t@db/app",
+            "postgres://app:s3cr3t@db:99999/app",
+            "postgres://db/app?sslmode=require&password=s3cr3t",
+        ] {
+            let shown = redacted(url);
+            assert!(
+                !shown.contains("s3cr3t") && !shown.contains("cr3t"),
+                "{url}: {shown}"
+            );
+        }
     }
 }

@@ -49,10 +49,14 @@ pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
     // On the Tokio runtime itself, not actix's local task set: sqlx's connections spawn a task
     // when dropped, which only works inside the runtime (actix drops its local tasks outside).
     tokio::spawn(async move {
+        // Should this task ever end (a panic), the cache must not go on trusting itself.
+        let _deaf_when_gone = Unfollow(cache.clone());
+        let mut said_why = false;
         loop {
             match listen(&listener_pool).await {
                 Ok(mut listener) => {
                     cache.follow();
+                    said_why = false;
                     tracing::info!("following session revocations ({REVOKED_CHANNEL})");
                     let why = loop {
                         match listener.try_recv().await {
@@ -65,11 +69,25 @@ pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
                     cache.unfollow();
                     tracing::warn!("stopped following session revocations: {why}");
                 }
-                Err(e) => tracing::debug!(error = %e, "cannot listen for session revocations"),
+                // Once per outage, not every retry.
+                Err(e) if !said_why => {
+                    said_why = true;
+                    tracing::warn!(error = %e, "cannot listen for session revocations; retrying");
+                }
+                Err(_) => {}
             }
             tokio::time::sleep(LISTEN_RETRY).await;
         }
     });
+}
+
+/// Makes the cache deaf when dropped.
+struct Unfollow(Arc<SessionCache>);
+
+impl Drop for Unfollow {
+    fn drop(&mut self) {
+        self.0.unfollow();
+    }
 }
 
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {

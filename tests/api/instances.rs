@@ -90,22 +90,32 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
 }
 
 #[actix_web::test]
-async fn an_operators_delete_revokes_the_session_on_every_instance_at_once() {
+async fn an_operators_delete_or_expiry_revokes_the_session_on_every_instance_at_once() {
     crate::engine!();
     let (apps, _tenant) = instances(2, &[]).await;
-    let browser = Browser::new();
-    apps[0].login_in(&browser, "ada@example.com", None).await;
-    for app in &apps {
-        let profile = browser.get(app.url("/profile")).send().await.unwrap();
-        assert_eq!(profile.status(), StatusCode::OK);
-    }
-    let cookie = browser.session_cookie(&apps[0].address).unwrap();
-    // Deleting the user (its sessions go with it, by cascade).
-    apps[0].execute("DELETE FROM user_profiles").await;
-    for app in &apps {
-        let took = time_until_anonymous(app.url("/profile"), &cookie, Duration::from_secs(6)).await;
-        let took = took.expect("the session ends everywhere");
-        assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
+    for statement in [
+        // Deleting the user (its sessions go with it, by cascade).
+        "DELETE FROM user_profiles",
+        // Ending every session now.
+        "UPDATE user_sessions SET expires_at = now()",
+    ] {
+        let browser = Browser::new();
+        apps[0].login_in(&browser, "ada@example.com", None).await;
+        for app in &apps {
+            let profile = browser.get(app.url("/profile")).send().await.unwrap();
+            assert_eq!(profile.status(), StatusCode::OK);
+        }
+        let cookie = browser.session_cookie(&apps[0].address).unwrap();
+        apps[0].execute(statement).await;
+        for app in &apps {
+            let took =
+                time_until_anonymous(app.url("/profile"), &cookie, Duration::from_secs(6)).await;
+            let took = took.expect("the session ends everywhere");
+            assert!(
+                took < REVOCATION_REACHES_EVERY_INSTANCE,
+                "{statement}: {took:?}"
+            );
+        }
     }
 }
 
