@@ -32,6 +32,10 @@ impl Browser {
         let jar = Arc::new(Jar::default());
         let client = builder
             .redirect(reqwest::redirect::Policy::none())
+            // Drop an idle connection well before the server's keep-alive (actix: 5 s) closes it:
+            // a request sent on a connection the server is closing at that moment fails with
+            // "IncompleteMessage" (seen under load, between a login's steps).
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .cookie_provider(jar.clone())
             .build()
             .expect("client");
