@@ -20,9 +20,15 @@ const BUCKETS: [f64; 13] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Whether this process records metrics (some app in it has `METRICS_ADDR`).
+pub fn enabled() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// The process's recorder, installed on first use (tests start many apps in one process).
 pub fn recorder() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()

@@ -40,9 +40,6 @@ pub struct ProfileView {
 
 impl From<&Profile> for ProfileView {
     fn from(p: &Profile) -> Self {
-        let claims_pretty = serde_json::from_str::<serde_json::Value>(&p.claims)
-            .and_then(|v| serde_json::to_string_pretty(&v))
-            .unwrap_or_else(|_| p.claims.clone());
         Self {
             display_name: p
                 .name
@@ -58,7 +55,7 @@ impl From<&Profile> for ProfileView {
             login_count: p.login_count,
             first_login_at: shown_time(&p.first_login_at),
             last_login_at: shown_time(&p.last_login_at),
-            claims_pretty,
+            claims_pretty: p.claims_pretty().to_owned(),
         }
     }
 }

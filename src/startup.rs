@@ -59,6 +59,17 @@ impl Application {
     /// `DEV_TENANT_ADDR` (default `127.0.0.1:4000`), so its issuer, and so the users' profile
     /// rows, stay the same from one run to the next; a free port if that one is taken.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with_routes(config, |_| {}).await
+    }
+
+    /// Like [`Application::build`], with routes of your own beside the app's: they get the
+    /// same middleware (session, security headers, request log and id, limits) and app data
+    /// (`web::Data<Auth0>`, the database, the session cache). The benchmark adds its in-memory
+    /// limit this way.
+    pub async fn build_with_routes(
+        config: Config,
+        routes: fn(&mut web::ServiceConfig),
+    ) -> Result<Self, StartupError> {
         let addr = config.bind_addr;
         let listener =
             TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
@@ -73,7 +84,7 @@ impl Application {
                 ),
             }
         }
-        Self::build_on(config, listener, tenant_listener).await
+        Self::build_on(config, listener, tenant_listener, routes).await
     }
 
     /// Builds the app on a listener the caller bound (`BIND_ADDR` is then ignored). The dev
@@ -88,7 +99,7 @@ impl Application {
             ),
             _ => None,
         };
-        Self::build_on(config, listener, tenant_listener).await
+        Self::build_on(config, listener, tenant_listener, |_| {}).await
     }
 
     /// The app on `listener`: its tenant's settings (starting the dev tenant if none is
@@ -98,6 +109,7 @@ impl Application {
         config: Config,
         listener: TcpListener,
         tenant_listener: Option<TcpListener>,
+        routes: fn(&mut web::ServiceConfig),
     ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
         let (settings, dev_tenant) = match config.tenant {
@@ -125,6 +137,7 @@ impl Application {
             db.clone(),
             sessions,
             dev_notice,
+            routes,
         )?;
         let metrics = match config.metrics_addr {
             Some(addr) => {
@@ -243,6 +256,7 @@ fn build_server(
     db: Database,
     sessions: web::Data<SessionCache>,
     dev_tenant: Option<DevTenantInUse>,
+    routes: fn(&mut web::ServiceConfig),
 ) -> Result<Server, StartupError> {
     let static_dir = static_dir();
     let csp = content_security_policy(auth0.settings());
@@ -268,6 +282,7 @@ fn build_server(
         }
         app.configure(auth0::configure(auth0.clone()))
             .configure(pages::configure)
+            .configure(routes)
             .service(Files::new("/static", &static_dir))
             .default_service(web::to(error::not_found))
     })

@@ -44,9 +44,19 @@ async fn full_login(client: &reqwest::Client, base: &Url, email: &str) -> Result
 
 /// Logs in once and returns the `Cookie` header a browser would send to `/profile`.
 pub async fn login_cookie(base: &Url) -> Result<String, String> {
+    login_cookie_with(base, reqwest::Client::builder()).await
+}
+
+/// [`login_cookie`] through a TLS proxy whose (test) certificate is `certificate` (PEM).
+pub async fn login_cookie_trusting(base: &Url, certificate: &[u8]) -> Result<String, String> {
+    let root = reqwest::Certificate::from_pem(certificate).map_err(|e| e.to_string())?;
+    login_cookie_with(base, reqwest::Client::builder().add_root_certificate(root)).await
+}
+
+async fn login_cookie_with(base: &Url, builder: reqwest::ClientBuilder) -> Result<String, String> {
     use reqwest::cookie::CookieStore;
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
+    let client = builder
         .redirect(reqwest::redirect::Policy::none())
         .cookie_provider(jar.clone())
         .build()
@@ -112,19 +122,13 @@ pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
+        limit: false,
         cpu_us: cpu * 1e6 / latencies.len().max(1) as f64,
     })
 }
 
-pub async fn tenant_stats(base: &Url) -> Result<serde_json::Value, String> {
-    let client = browser();
-    let response = client
-        .get(base.join("/login").unwrap())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let tenant = location(&response)?;
-    let stats = client
+pub async fn tenant_stats(tenant: &Url) -> Result<serde_json::Value, String> {
+    let stats = browser()
         .get(tenant.join("/dev/stats").unwrap())
         .send()
         .await

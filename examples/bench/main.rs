@@ -5,13 +5,18 @@
 //! cargo run --release --example bench -- --quick # under 30 s: checks it runs without errors
 //! ```
 //!
-//! Built in release by that command, it starts the app (dev tenant, a fresh SQLite file,
-//! `RUST_LOG=warn`) as its own process, and measures with wrk (Debian's `wrk`), 64 connections, after a warm-up:
-//! 1. the limit: the same server serving a static file with the bytes of the rendered home page;
+//! Built in release by that command, it starts the dev tenant in this process and the app
+//! (configured for that tenant, a fresh SQLite file, `RUST_LOG=warn`) as a process of its own, and
+//! measures with wrk (Debian's `wrk`), 64 connections, after a warm-up:
+//! 1. the limit: the same server, with the same middleware, answering the bytes of the rendered
+//!    home page from memory (`/bench/limit`, added through `Application::build_with_routes`);
 //! 2. `GET /` anonymous (with the Lock widget and its login transaction);
-//! 3. `GET /profile` logged in (session lookup in SQLite + profile read);
+//! 3. `GET /profile` logged in (session check + profile, through the session cache);
 //! 4. full logins through the dev tenant over HTTP (login, authorize, form, callback, profile),
-//!    16 at a time, driven from this process with reqwest.
+//!    16 at a time, driven from this process with reqwest;
+//! 5. with a Postgres server (`TEST_POSTGRES_URL`, as the tests use; `.ci/postgres start`):
+//!    `GET /profile` on Postgres, and with Debian's nginx too, `GET /profile` through nginx (TLS)
+//!    in front of three instances on Postgres (`deploy/nginx.conf`).
 //!
 //! The server and the load generators share this machine's cores: requests/s are relative. The
 //! app's own CPU time per request and per login (from `/proc/PID/stat`, user + system) does not
@@ -19,6 +24,10 @@
 //! (it runs in the app's process).
 
 mod logins;
+/// The tests' nginx (deploy/nginx.conf with test ports and a test certificate), shared.
+#[path = "../../tests/api/support/nginx.rs"]
+#[allow(dead_code, reason = "the tests use more of it")]
+mod nginx;
 mod report;
 mod server;
 mod wrk;
@@ -26,7 +35,9 @@ mod wrk;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use auth0_actix::dev_tenant::{DevTenant, Registration};
 use server::Server;
+use url::Url;
 
 /// wrk's connections.
 const CONNECTIONS: u32 = 64;
@@ -46,6 +57,8 @@ struct Measure {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// Whether this row is the in-memory limit the others are compared with.
+    limit: bool,
     /// The app's own CPU time (user + system, from `/proc`) per request or login, in µs.
     cpu_us: f64,
 }
@@ -60,21 +73,22 @@ fn main() {
         warmup: Duration::from_secs(if quick { 1 } else { 3 }),
         duration: Duration::from_secs(if quick { 3 } else { 10 }),
     };
-    if let Err(e) = run(&mode) {
+    let result = actix_web::rt::System::new().block_on(run(&mode));
+    if let Err(e) = result {
         eprintln!("bench: {e}");
         std::process::exit(1);
     }
 }
 
 /// The server side: this same binary, started again with `--serve-app`, runs the app exactly
-/// as `src/main.rs` does (one release build serves both roles; the server is its own process,
-/// so its peak RSS is its own).
+/// as `src/main.rs` does, plus the in-memory limit route (one release build serves both roles;
+/// the server is its own process, so its CPU time and peak RSS are its own).
 fn serve_app() {
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
         auth0_actix::telemetry::init(Default::default());
         let config = auth0_actix::config::Config::from_env().map_err(|e| e.to_string())?;
-        let app = auth0_actix::startup::Application::build(config)
+        let app = auth0_actix::startup::Application::build_with_routes(config, limit_route)
             .await
             .map_err(|e| e.to_string())?;
         println!("Open {} and log in.", app.home_url());
@@ -86,62 +100,201 @@ fn serve_app() {
     }
 }
 
-fn run(mode: &Mode) -> Result<(), String> {
+/// `GET /bench/limit`: the rendered home page's bytes (saved by the driver to
+/// `static/bench-home.html`, read once), from memory, as a page is sent: what the server and
+/// its middleware cost with no work of the app's.
+fn limit_route(config: &mut actix_web::web::ServiceConfig) {
+    use actix_web::{http::header, web, HttpResponse};
+    static BODY: std::sync::OnceLock<actix_web::web::Bytes> = std::sync::OnceLock::new();
+    config.route(
+        "/bench/limit",
+        web::get().to(|| async {
+            let body = BODY.get_or_init(|| {
+                std::fs::read("static/bench-home.html")
+                    .unwrap_or_default()
+                    .into()
+            });
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body.clone())
+        }),
+    );
+}
+
+/// A free loopback port (bound, then released for a server to take).
+fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+}
+
+async fn run(mode: &Mode) -> Result<(), String> {
     wrk::require_wrk()?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-
     // A scratch working directory: the app's static files plus the home page copy, and the db.
     let work = std::env::temp_dir().join(format!("auth0-actix-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     copy_dir(&root.join("static"), &work.join("static"))?;
-    let this = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut server = Server::start(&this, &work)?;
-    let result = measure_all(mode, &server, &work);
-    let peak_rss_kb = server.peak_rss_kb();
-    server.stop();
+    let result = measure_all(mode, &work).await;
     let _ = std::fs::remove_dir_all(&work);
-    let (measures, stats) = result?;
-    report::report(mode, &measures, peak_rss_kb?, &stats)
+    let (measures, stats, peak_rss_kb, servers) = result?;
+    report::report(mode, &measures, peak_rss_kb, &stats, servers)
 }
 
-fn measure_all(
+/// Where each app process listens, and the tenant they share.
+struct Setup {
+    sqlite: std::net::SocketAddr,
+    postgres: Option<(String, std::net::SocketAddr)>,
+    behind_nginx: Option<(Vec<std::net::SocketAddr>, u16)>,
+}
+
+async fn measure_all(
     mode: &Mode,
-    server: &Server,
     work: &Path,
-) -> Result<(Vec<Measure>, serde_json::Value), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let base = server.url.clone();
-    let pid = server.pid();
-    // The rendered anonymous home page, saved as a static file: the server's own limit.
-    let home = rt.block_on(async { reqwest::get(base.clone()).await?.bytes().await });
+) -> Result<(Vec<Measure>, serde_json::Value, u64, u64), String> {
+    let postgres = match std::env::var("TEST_POSTGRES_URL") {
+        Ok(admin) => Some(new_postgres_database(&admin).await?),
+        Err(_) => {
+            println!(
+                "SKIPPED the Postgres rows: TEST_POSTGRES_URL is not set (.ci/postgres start)"
+            );
+            None
+        }
+    };
+    let nginx_available = std::path::Path::new("/usr/sbin/nginx").is_file();
+    if postgres.is_some() && !nginx_available {
+        println!("SKIPPED the nginx row: no /usr/sbin/nginx (Debian's nginx)");
+    }
+    let setup = Setup {
+        sqlite: free_addr(),
+        postgres: postgres.clone().map(|db| (db, free_addr())),
+        behind_nginx: postgres
+            .as_ref()
+            .filter(|_| nginx_available)
+            .map(|_| ((0..3).map(|_| free_addr()).collect(), free_addr().port())),
+    };
+    let mut callbacks = vec![format!("http://{}/callback", setup.sqlite)];
+    if let Some((_, addr)) = &setup.postgres {
+        callbacks.push(format!("http://{addr}/callback"));
+    }
+    if let Some((_, port)) = &setup.behind_nginx {
+        callbacks.push(format!("https://127.0.0.1:{port}/callback"));
+    }
+    let callbacks: Vec<Url> = callbacks.iter().map(|c| Url::parse(c).unwrap()).collect();
+    let tenant = DevTenant::start(Registration::for_callbacks("bench", callbacks.clone()))
+        .await
+        .map_err(|e| format!("dev tenant: {e}"))?;
+    let this = std::env::current_exe().map_err(|e| e.to_string())?;
+    let key = server::session_key();
+    let start = |addr: std::net::SocketAddr, callback: &Url, database: &str| {
+        Server::start(&this, work, addr, &tenant, callback, database, &key)
+    };
+
+    let sqlite_url = format!("sqlite://{}", work.join("bench.db").display());
+    let mut app = start(setup.sqlite, &callbacks[0], &sqlite_url)?;
+    let mut servers = 1;
+    let base = app.url.clone();
+    let pid = app.pid();
+    // The rendered anonymous home page, saved for the in-memory limit.
+    let home = async { reqwest::get(base.clone()).await?.bytes().await }.await;
     let home = home.map_err(|e| format!("GET /: {e}"))?;
     std::fs::write(work.join("static/bench-home.html"), &home).map_err(|e| e.to_string())?;
-    // One logged-in session for /profile.
-    let cookie = rt.block_on(logins::login_cookie(&base))?;
+    let cookie = logins::login_cookie(&base).await?;
 
     let mut measures = vec![
         wrk::wrk(
             mode,
-            "static file (limit)",
-            base.join("/static/bench-home.html").unwrap(),
+            "in-memory limit",
+            base.join("/bench/limit").unwrap(),
             None,
-            pid,
-        )?,
-        wrk::wrk(mode, "GET / anonymous", base.clone(), None, pid)?,
+            &[pid],
+        )
+        .await?
+        .into_limit(),
+        wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?,
         wrk::wrk(
             mode,
             "GET /profile",
             base.join("/profile").unwrap(),
             Some(&cookie),
-            pid,
-        )?,
+            &[pid],
+        )
+        .await?,
     ];
-    measures.push(rt.block_on(logins::logins(mode, &base, pid))?);
-    let stats = rt.block_on(logins::tenant_stats(&base))?;
-    Ok((measures, stats))
+    measures.push(logins::logins(mode, &base, pid).await?);
+    let peak_rss_kb = app.peak_rss_kb()?;
+    app.stop();
+
+    if let Some((database, addr)) = &setup.postgres {
+        let mut app = start(*addr, &callbacks[1], database)?;
+        servers += 1;
+        let cookie = logins::login_cookie(&app.url).await?;
+        let url = app.url.join("/profile").unwrap();
+        measures.push(
+            wrk::wrk(
+                mode,
+                "GET /profile (Postgres)",
+                url,
+                Some(&cookie),
+                &[app.pid()],
+            )
+            .await?,
+        );
+        app.stop();
+    }
+    if let (Some((database, _)), Some((addrs, port))) = (&setup.postgres, &setup.behind_nginx) {
+        let callback = callbacks.last().unwrap();
+        let mut apps = Vec::new();
+        for addr in addrs {
+            apps.push(start(*addr, callback, database)?);
+            servers += 1;
+        }
+        let proxy = nginx::Nginx::start(*port, addrs)?;
+        let public = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
+        let cookie = logins::login_cookie_trusting(&public, &proxy.certificate).await?;
+        let pids: Vec<u32> = apps.iter().map(Server::pid).collect();
+        let url = public.join("/profile").unwrap();
+        measures.push(
+            wrk::wrk(
+                mode,
+                "GET /profile (3 on Postgres, nginx)",
+                url,
+                Some(&cookie),
+                &pids,
+            )
+            .await?,
+        );
+        drop(proxy);
+        for app in &mut apps {
+            app.stop();
+        }
+    }
+    let stats = logins::tenant_stats(tenant.issuer()).await?;
+    Ok((measures, stats, peak_rss_kb, servers))
+}
+
+/// A new database on the Postgres server `admin` names; its URL.
+async fn new_postgres_database(admin: &str) -> Result<String, String> {
+    use sqlx::Connection;
+    let name = format!("auth0_bench_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .map_err(|e| format!("TEST_POSTGRES_URL: {e}"))?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut url = Url::parse(admin).map_err(|e| e.to_string())?;
+    url.set_path(&name);
+    Ok(url.to_string())
+}
+
+impl Measure {
+    fn into_limit(mut self) -> Self {
+        self.limit = true;
+        self
+    }
 }
 
 /// Copies a folder of files (the app's `static/`) into the scratch directory.

@@ -9,21 +9,23 @@ pub fn report(
     measures: &[Measure],
     peak_rss_kb: u64,
     stats: &serde_json::Value,
+    servers: u64,
 ) -> Result<(), String> {
-    let limit = measures[0].requests_per_sec;
+    let limit = measures.iter().find(|m| m.limit).ok_or("no limit row")?;
     let mut table = String::from(
-        "| scenario | requests/s | p50 | p99 | × static | app CPU per request | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | requests/s | p50 | p99 | × limit | app CPU per request | × limit's CPU | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in measures {
         table.push_str(&format!(
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.0} µs | {} |\n",
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.0} µs | {:.2} | {} |\n",
             m.name,
             m.requests_per_sec,
             m.p50_ms,
             m.p99_ms,
-            m.requests_per_sec / limit,
+            m.requests_per_sec / limit.requests_per_sec,
             m.cpu_us,
+            m.cpu_us / limit.cpu_us,
             m.errors
         ));
     }
@@ -31,23 +33,37 @@ pub fn report(
     let discovery = stats["discovery"].as_u64().unwrap_or(0);
     let jwks = stats["jwks"].as_u64().unwrap_or(0);
     let summary = format!(
-        "Server peak RSS: {rss_mb:.1} MB. Dev tenant requests over the whole run: discovery {discovery}, \
-         JWKS {jwks}, token {}, userinfo {}.",
+        "Server peak RSS (SQLite run): {rss_mb:.1} MB. Dev tenant requests over the whole run \
+         ({servers} app processes): discovery {discovery}, JWKS {jwks}, token {}, userinfo {}.",
         stats["token"], stats["userinfo"]
     );
     println!("\n{table}\n{summary}");
 
     let errors: u64 = measures.iter().map(|m| m.errors).sum();
-    let home = measures[1].requests_per_sec / limit;
-    let profile = measures[2].requests_per_sec / limit;
+    let cpu = |name: &str| {
+        measures
+            .iter()
+            .find(|m| m.name == name)
+            .map_or(f64::MAX, |m| m.cpu_us)
+    };
     let checks = [
         ("no errors or non-2xx/3xx responses", errors == 0),
         (
             "discovery and JWKS fetched once per process",
-            discovery == 1 && jwks == 1,
+            discovery == servers && jwks == servers,
         ),
-        ("home >= 0.7x static", home >= 0.7),
-        ("profile >= 0.5x static", profile >= 0.5),
+        (
+            "home: app CPU per request <= 2x the limit's",
+            cpu("GET / anonymous") <= 2.0 * limit.cpu_us,
+        ),
+        (
+            "profile: app CPU per request <= 2x the limit's",
+            cpu("GET /profile") <= 2.0 * limit.cpu_us,
+        ),
+        (
+            "login: app CPU <= 1.5 ms (SQLite)",
+            cpu("full login (x16)") <= 1500.0,
+        ),
         ("peak RSS < 30 MB", rss_mb < 30.0),
     ];
     let mut failed = Vec::new();
@@ -71,10 +87,8 @@ pub fn report(
         println!("\nwrote BENCHMARKS.md");
     }
     if failed.is_empty() {
-        println!(
-            "bench: {} passed, 0 failed",
-            checks.len().min(if mode.quick { 2 } else { 5 })
-        );
+        let checked = if mode.quick { 2 } else { checks.len() };
+        println!("bench: {checked} passed, 0 failed");
         Ok(())
     } else {
         Err(format!("targets not met: {}", failed.join(", ")))
@@ -111,11 +125,13 @@ fn write_benchmarks_md(table: &str, summary: &str, checks: &[(&str, bool)]) -> R
     let text = format!(
         "# Benchmarks\n\n\
          Run: {date}, with `cargo run --release --example bench`.\n\n\
-         Machine: {cores} cores ({cpu}), {memory} of memory. The server, the dev tenant (in the \
-         server's process) and the load generators (wrk, 2 threads and {CONNECTIONS} connections; \
-         the login driver, {LOGIN_CONCURRENCY} at a time) share these cores, so the numbers are \
-         relative: each page is compared with the same server serving the same bytes as a static \
-         file. Each run is 10 s after a 3 s warm-up; the app logs at `warn`.\n\n\
+         Machine: {cores} cores ({cpu}), {memory} of memory. The app (its own process), the dev tenant \
+         and the load generators (in the driver's process: wrk, 2 threads and {CONNECTIONS} \
+         connections; the login driver, {LOGIN_CONCURRENCY} at a time) share these cores, so \
+         requests/s are relative: each page is compared with the limit, the same server and \
+         middleware answering the same bytes from memory. The app's CPU time per request (user + \
+         system, from `/proc/PID/stat`; for three instances, their sum) does not depend on what \
+         the load generators take. Each run is 10 s after a 3 s warm-up; the app logs at `warn`.\n\n\
          {table}\n{summary}\n\n## Targets\n\n{targets}\n{FINDINGS}"
     );
     std::fs::write(
@@ -139,4 +155,18 @@ const FINDINGS: &str = "## What profiling found\n\n\
 - Templates are compiled into the binary (askama), the OIDC client, its keys and the discovery \
   document are built once per process (the counts above), prepared statements are cached per \
   connection by sqlx, and the pool holds 4 connections (SQLite has one writer; readers share \
-  WAL).\n";
+  WAL).\n\
+- Against the in-memory limit (the same server and middleware, 20-30 µs of CPU a request), the \
+  anonymous home page cost 88 µs and `/profile` 86 µs. `perf` on the home page showed Lock's \
+  configuration built as a `serde_json::Value` (maps, allocations) and escaped byte by byte on \
+  every page, the request id formatted byte by byte through `fmt`, and metric labels allocated \
+  with no metrics listener. Now the configuration is serialized and escaped once at startup \
+  (`lock::LockTemplate`; a page fills in its container, state, nonce and challenge), the id is \
+  hex-encoded directly, labels are made only with `METRICS_ADDR`, and a cached profile \
+  pretty-prints its claims once: home 46 µs, `/profile` 56 µs on the same run's 22 µs limit.\n\
+- A login costs about 2.5 ms of the app's CPU (the dev tenant now runs in the driver, not in \
+  the app). `perf`: 15% in `num_bigint_dig` Montgomery multiplication, the RS256 check of the ID \
+  token (the `rsa` crate openidconnect uses sets Montgomery up for every verification); about \
+  30% in the kernel (five HTTP exchanges per login, sqlx's SQLite thread hand-offs), 15% in \
+  malloc. Not fixed yet: a faster RS256 verifier (ring is already in the tree) needs a JWK type \
+  of our own for openidconnect.\n";

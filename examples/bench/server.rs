@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use auth0_actix::dev_tenant::DevTenant;
 use url::Url;
 
 /// The app, started as its own process so its memory is its own.
@@ -13,27 +14,32 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(binary: &Path, work: &Path) -> Result<Self, String> {
+    /// The app on `addr`, a client of `tenant` with `callback`, on `database`.
+    pub fn start(
+        binary: &Path,
+        work: &Path,
+        addr: std::net::SocketAddr,
+        tenant: &DevTenant,
+        callback: &Url,
+        database: &str,
+        session_key: &str,
+    ) -> Result<Self, String> {
+        let settings = tenant.tenant_settings();
         let mut child = Command::new(binary)
             .arg("--serve-app")
             .current_dir(work)
-            .env("PORT", "0")
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", work.join("bench.db").display()),
-            )
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BIND_ADDR", addr.to_string())
+            .env("DATABASE_URL", database)
             .env("RUST_LOG", "warn")
-            // The dev tenant, on a port of its own: no tenant setting from the environment.
-            .env("DEV_TENANT_ADDR", "127.0.0.1:0")
-            .env_remove("AUTH0_DOMAIN")
-            .env_remove("AUTH0_CLIENT_ID")
-            .env_remove("AUTH0_SECRET")
-            .env_remove("AUTH0_CLIENT_SECRET")
-            .env_remove("AUTH0_CALLBACK_URL")
-            .env_remove("AUTH0_AUDIENCE")
+            .env("AUTH0_DOMAIN", &settings.domain)
+            .env("AUTH0_CLIENT_ID", &settings.client_id)
+            .env("AUTH0_SECRET", settings.client_secret.expose())
+            .env("AUTH0_CALLBACK_URL", callback.as_str())
+            .env("SESSION_KEY", session_key)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("start {}: {e}", binary.display()))?;
         let stdout = child.stdout.take().expect("piped stdout");
@@ -41,12 +47,11 @@ impl Server {
         BufReader::new(stdout)
             .read_line(&mut line)
             .map_err(|e| e.to_string())?;
-        // "Open http://127.0.0.1:PORT/ and log in."
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .and_then(|u| Url::parse(u).ok())
-            .ok_or_else(|| format!("unexpected first line from the app: {line:?}"))?;
+        if !line.starts_with("Open ") {
+            return Err(format!("unexpected first line from the app: {line:?}"));
+        }
+        // The address it listens on (the public URL may be the proxy's).
+        let url = Url::parse(&format!("http://{addr}/")).unwrap();
         Ok(Self { child, url })
     }
 
@@ -101,4 +106,10 @@ fn clock_ticks_per_second() -> f64 {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
         .unwrap_or(100.0)
+}
+
+/// A session key for the run: 64 random letters and digits, shared by the app's processes.
+pub fn session_key() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 64)
 }

@@ -17,12 +17,42 @@ pub fn require_wrk() -> Result<(), String> {
 }
 
 /// A warm-up, then a measured wrk run.
-pub fn wrk(
+pub async fn wrk(
     mode: &Mode,
     name: &'static str,
     url: Url,
     cookie: Option<&str>,
-    server_pid: u32,
+    server_pids: &[u32],
+) -> Result<Measure, String> {
+    let (mode_warmup, mode_duration) = (mode.warmup, mode.duration);
+    let cookie = cookie.map(str::to_owned);
+    let pids = server_pids.to_vec();
+    actix_web::rt::task::spawn_blocking(move || {
+        measure(
+            name,
+            &url,
+            cookie.as_deref(),
+            &pids,
+            mode_warmup,
+            mode_duration,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// The app's processes' CPU time so far, together.
+fn cpu_of(pids: &[u32]) -> Result<f64, String> {
+    pids.iter().map(|pid| cpu_seconds(*pid)).sum()
+}
+
+fn measure(
+    name: &'static str,
+    url: &Url,
+    cookie: Option<&str>,
+    pids: &[u32],
+    warmup: Duration,
+    duration: Duration,
 ) -> Result<Measure, String> {
     let run = |duration: Duration| {
         let mut command = Command::new("wrk");
@@ -40,10 +70,10 @@ pub fn wrk(
         let output = command.output().map_err(|e| format!("wrk: {e}"))?;
         Ok::<_, String>(String::from_utf8_lossy(&output.stdout).into_owned())
     };
-    run(mode.warmup)?;
-    let cpu_before = cpu_seconds(server_pid)?;
-    let out = run(mode.duration)?;
-    let cpu = cpu_seconds(server_pid)? - cpu_before;
+    run(warmup)?;
+    let cpu_before = cpu_of(pids)?;
+    let out = run(duration)?;
+    let cpu = cpu_of(pids)? - cpu_before;
     let mut measure =
         parse_wrk(name, &out).ok_or_else(|| format!("could not read wrk's output:\n{out}"))?;
     let requests = out
@@ -82,6 +112,7 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
         p50_ms,
         p99_ms,
         errors: non_2xx + socket_errors,
+        limit: false,
         cpu_us: 0.0,
     })
 }

@@ -36,47 +36,145 @@ impl LockWidget {
         let auth0 = Auth0::of(req)?;
         let settings = auth0.settings();
         let login = PendingLogin::started(Started::Lock, None);
-        let mut params = json!({
-            "scope": settings.scope,
-            "state": login.state,
-            "nonce": login.nonce,
-            "code_challenge": login.pkce_challenge().as_str(),
-            "code_challenge_method": "S256",
-        });
-        if let Some(audience) = &settings.audience {
-            params["audience"] = json!(audience);
-        }
-        let mut options = json!({
-            "container": container,
-            "auth": {
-                "redirect": true,
-                "redirectUrl": settings.callback_url.as_str(),
-                "responseType": "code",
-                "params": params,
-            },
-            // No SSO probe, no gravatar, no logo fetched from elsewhere.
-            "rememberLastLogin": false,
-            "avatar": null,
-            "closable": false,
-            "theme": { "logo": "/static/favicon.svg", "primaryColor": "#635dff" },
-            "languageDictionary": { "title": "Log in" },
-        });
-        if let Some(base) = &auth0.lock_configuration_base_url {
-            options["configurationBaseUrl"] = json!(base);
-            options["languageBaseUrl"] = json!(base);
-        }
-        let config = json!({
-            "clientID": settings.client_id,
-            "domain": settings.domain,
-            "options": options,
-        });
+        let config_json = auth0.lock_template.render(container, &login);
         AuthSession(&req.get_session()).push_login(login, settings.login_max_age)?;
         Ok(Self {
             script_url: settings.lock_url.clone(),
-            config_json: script_safe_json(&config),
+            config_json,
             content_security_policy: auth0.lock_csp.clone(),
         })
     }
+}
+
+/// Lock's configuration for this tenant, serialized and escaped once at startup; each page fills
+/// in its container and its login's `state`, `nonce` and PKCE challenge. (Building and escaping
+/// the whole JSON on every anonymous home page was most of that page's own work.)
+pub(crate) struct LockTemplate {
+    /// The escaped JSON around the slots: one more piece than slots.
+    pieces: Vec<String>,
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Container,
+    State,
+    Nonce,
+    Challenge,
+}
+
+impl LockTemplate {
+    pub(crate) fn new(settings: &Auth0Settings, configuration_base_url: Option<&str>) -> Self {
+        // Markers no setting can contain by chance: random for this process.
+        let tag = openidconnect::CsrfToken::new_random().secret().clone();
+        let marker = |slot: Slot| format!("@@{slot:?}-{tag}@@");
+        let config = lock_config(
+            settings,
+            configuration_base_url,
+            &marker(Slot::Container),
+            [
+                &marker(Slot::State),
+                &marker(Slot::Nonce),
+                &marker(Slot::Challenge),
+            ],
+        );
+        let escaped = script_safe_json(&config);
+        let mut found: Vec<(usize, usize, Slot)> = [Slot::Container, Slot::State, Slot::Nonce]
+            .into_iter()
+            .chain([Slot::Challenge])
+            .map(|slot| {
+                let m = marker(slot);
+                let at = escaped
+                    .find(&m)
+                    .expect("each marker is in the configuration");
+                (at, m.len(), slot)
+            })
+            .collect();
+        found.sort_by_key(|(at, _, _)| *at);
+        let (mut pieces, mut slots, mut from) = (Vec::new(), Vec::new(), 0);
+        for (at, len, slot) in found {
+            pieces.push(escaped[from..at].to_owned());
+            slots.push(slot);
+            from = at + len;
+        }
+        pieces.push(escaped[from..].to_owned());
+        Self { pieces, slots }
+    }
+
+    /// The configuration for one page and its login.
+    fn render(&self, container: &str, login: &PendingLogin) -> String {
+        let container = script_safe_json(&serde_json::Value::from(container));
+        // Inside the quotes the template already has.
+        let container = &container[1..container.len() - 1];
+        let challenge = login.pkce_challenge();
+        let value = |slot: Slot| -> &str {
+            match slot {
+                Slot::Container => container,
+                Slot::State => &login.state,
+                Slot::Nonce => &login.nonce,
+                Slot::Challenge => challenge.as_str(),
+            }
+        };
+        let mut out =
+            String::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + 160);
+        for (piece, slot) in self.pieces.iter().zip(&self.slots) {
+            out.push_str(piece);
+            let v = value(*slot);
+            // state, nonce and challenge are base64url: nothing in them needs escaping.
+            debug_assert!(
+                matches!(slot, Slot::Container)
+                    || v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            out.push_str(v);
+        }
+        out.push_str(self.pieces.last().expect("one more piece than slots"));
+        out
+    }
+}
+
+/// `{"clientID", "domain", "options"}` as `new Auth0Lock(clientId, domain, options)` takes them,
+/// with `container` and the login's `[state, nonce, code_challenge]`.
+fn lock_config(
+    settings: &Auth0Settings,
+    configuration_base_url: Option<&str>,
+    container: &str,
+    [state, nonce, challenge]: [&str; 3],
+) -> serde_json::Value {
+    let mut params = json!({
+        "scope": settings.scope,
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    });
+    if let Some(audience) = &settings.audience {
+        params["audience"] = json!(audience);
+    }
+    let mut options = json!({
+        "container": container,
+        "auth": {
+            "redirect": true,
+            "redirectUrl": settings.callback_url.as_str(),
+            "responseType": "code",
+            "params": params,
+        },
+        // No SSO probe, no gravatar, no logo fetched from elsewhere.
+        "rememberLastLogin": false,
+        "avatar": null,
+        "closable": false,
+        "theme": { "logo": "/static/favicon.svg", "primaryColor": "#635dff" },
+        "languageDictionary": { "title": "Log in" },
+    });
+    if let Some(base) = configuration_base_url {
+        options["configurationBaseUrl"] = json!(base);
+        options["languageBaseUrl"] = json!(base);
+    }
+    json!({
+        "clientID": settings.client_id,
+        "domain": settings.domain,
+        "options": options,
+    })
 }
 
 /// Where Lock fetches the client's settings and language files: the tenant itself, when it is
@@ -126,8 +224,47 @@ pub fn script_safe_json(value: &serde_json::Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::script_safe_json;
-    use serde_json::json;
+    use super::*;
+    use crate::auth0::secret::Secret;
+    use crate::auth0::settings::{AppSettings, SessionLifetime, TenantSettings, DEFAULT_LOCK_URL};
+    use crate::auth0::urls::issuer_for_domain;
+
+    #[test]
+    fn the_template_gives_what_building_the_whole_configuration_gives() {
+        let settings = Auth0Settings::new(
+            TenantSettings {
+                domain: "t.auth0.com".into(),
+                issuer: issuer_for_domain("t.auth0.com").unwrap(),
+                // Values that need escaping, or look like JSON, stay where they are.
+                client_id: "</script>\"@@State@@&".into(),
+                client_secret: Secret::new("s"),
+            },
+            AppSettings {
+                callback_url: Some(url::Url::parse("https://app.example/callback").unwrap()),
+                success_url: "/profile".into(),
+                scope: "openid profile".into(),
+                audience: Some("https://api.example/<x>".into()),
+                lock_url: DEFAULT_LOCK_URL.into(),
+                session: SessionLifetime::DEFAULT,
+            },
+            None,
+        )
+        .unwrap();
+        for base in [None, Some("http://127.0.0.1:4000")] {
+            let template = LockTemplate::new(&settings, base);
+            for container in ["lock", "a\"<b>"] {
+                let login = PendingLogin::started(Started::Lock, None);
+                let challenge = login.pkce_challenge();
+                let expected = script_safe_json(&lock_config(
+                    &settings,
+                    base,
+                    container,
+                    [&login.state, &login.nonce, challenge.as_str()],
+                ));
+                assert_eq!(template.render(container, &login), expected, "{container}");
+            }
+        }
+    }
 
     #[test]
     fn json_for_a_script_block_cannot_close_it() {

@@ -117,14 +117,20 @@ pub struct Auth0 {
     /// Derived from the settings once, not per page.
     lock_csp: String,
     lock_configuration_base_url: Option<String>,
+    lock_template: lock::LockTemplate,
 }
 
 impl Auth0 {
     /// The module's state for these settings and your backend, ready for [`configure`].
     pub fn new(settings: Auth0Settings, backend: impl Auth0Backend) -> web::Data<Self> {
+        let lock_configuration_base_url = lock::configuration_base_url(&settings);
         web::Data::new(Self {
             lock_csp: lock::content_security_policy(&settings),
-            lock_configuration_base_url: lock::configuration_base_url(&settings),
+            lock_template: lock::LockTemplate::new(
+                &settings,
+                lock_configuration_base_url.as_deref(),
+            ),
+            lock_configuration_base_url,
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
             revoked: revoked::RevokedSessions::default(),

@@ -23,6 +23,21 @@ pub struct Profile {
     pub first_login_at: DateTime<Utc>,
     pub last_login_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `claims`, pretty-printed once (a cached profile serves many pages).
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub(super) claims_pretty: std::sync::OnceLock<String>,
+}
+
+impl Profile {
+    /// The claims as pages show them: pretty-printed JSON (as stored, if it does not parse).
+    pub fn claims_pretty(&self) -> &str {
+        self.claims_pretty.get_or_init(|| {
+            serde_json::from_str::<serde_json::Value>(&self.claims)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|_| self.claims.clone())
+        })
+    }
 }
 
 /// A live session's profile, read in one query with the session check.
