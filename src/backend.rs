@@ -36,11 +36,16 @@ impl Auth0Backend for DatabaseBackend {
         session_id: &'a str,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(async move {
-            let id = self
+            let ticket = self.sessions.ticket();
+            let (stored, expires_at) = self
                 .db
                 .record_login(profile, session_id, self.lifetime)
                 .await?;
-            Ok(id.to_string())
+            let id = stored.id.to_string();
+            // The page after a login (usually /profile) is served from the cache.
+            self.sessions
+                .store(ticket, session_id, Arc::new(stored), expires_at);
+            Ok(id)
         })
     }
 

@@ -6,10 +6,11 @@
 //! on Postgres every instance hears each revocation at once.
 
 /// A login's profile upsert, for both engines: `INSERT ... VALUES ($values) ON CONFLICT (issuer,
-/// sub) DO UPDATE ... RETURNING id`, one statement, so concurrent logins of a user count exactly.
-/// Only the `VALUES` (placeholders, the clock) differ between the dialects.
+/// sub) DO UPDATE ... RETURNING ...`, one statement, so concurrent logins of a user count
+/// exactly. Only the `VALUES` (placeholders, the clock) and the `RETURNING` columns differ between
+/// the dialects.
 macro_rules! profile_upsert {
-    ($values:literal) => {
+    ($values:literal, $returning:literal) => {
         concat!(
             "INSERT INTO user_profiles (issuer, sub, email, email_verified, name, nickname,
                  picture, given_name, family_name, locale, claims, login_count,
@@ -30,9 +31,28 @@ macro_rules! profile_upsert {
                  login_count = user_profiles.login_count + 1,
                  last_login_at = excluded.last_login_at,
                  updated_at = excluded.updated_at
-             RETURNING id"
+             RETURNING ",
+            $returning
         )
     };
+}
+
+/// Expired session rows are swept by a login at most this often (per process): the sweep is a
+/// statement, and an expired row is refused by every read anyway.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Whether a login should sweep expired sessions now (and counts it as done).
+fn sweep_due() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    now >= last + SWEEP_EVERY.as_secs()
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 mod postgres;
@@ -154,13 +174,14 @@ impl Database {
     }
 
     /// Records a login and its session (expiring after `lifetime`, the module's absolute session
-    /// lifetime) in one transaction, and sweeps expired sessions. Returns the profile id.
+    /// lifetime) in one transaction, and sweeps expired sessions now and then. Returns the
+    /// stored profile and when the session expires (the page after a login needs no query).
     pub async fn record_login(
         &self,
         profile: &Auth0Profile,
         session_id: &str,
         lifetime: Duration,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
         match self {
             Database::Sqlite(pool) => {
                 sqlite::record_login(pool, profile, session_id, lifetime).await

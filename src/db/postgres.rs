@@ -99,17 +99,20 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 }
 
 /// Records a login in one transaction: the profile upsert (one statement; Postgres makes
-/// concurrent upserts of one row take turns, so each login counts), the session row, and a sweep
-/// of expired sessions.
+/// concurrent upserts of one row take turns, so each login counts), the session row, and now and
+/// then a sweep of expired sessions.
 pub async fn record_login(
     pool: &PgPool,
     p: &Auth0Profile,
     session_id: &str,
     lifetime: Duration,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(profile_upsert!(
-        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now()"
+    let profile: Profile = sqlx::query_as(profile_upsert!(
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now()",
+        "id, issuer, sub, email, email_verified, name, nickname, picture, given_name,
+         family_name, locale, claims::text AS claims, login_count, first_login_at, last_login_at,
+         updated_at"
     ))
     .bind(&p.issuer)
     .bind(&p.sub)
@@ -124,20 +127,23 @@ pub async fn record_login(
     .bind(p.claims.to_string())
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
+    let expires_at = sqlx::query_scalar(
         "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
-         VALUES ($1, $2, now(), now() + make_interval(secs => $3))",
+         VALUES ($1, $2, now(), now() + make_interval(secs => $3))
+         RETURNING expires_at",
     )
     .bind(session_id)
-    .bind(id)
+    .bind(profile.id)
     .bind(lifetime.as_secs_f64())
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM user_sessions WHERE expires_at < now()")
-        .execute(&mut *tx)
-        .await?;
+    if super::sweep_due() {
+        sqlx::query("DELETE FROM user_sessions WHERE expires_at < now()")
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
-    Ok(id)
+    Ok((profile, expires_at))
 }
 
 /// The profile of a live session, and when the session expires.

@@ -69,20 +69,21 @@ async fn startup_lock(database: &std::path::Path) -> Result<Option<std::fs::File
 }
 
 /// Records a login in one transaction: the profile upsert (one statement, so concurrent logins
-/// of a user count exactly), the session row, and a sweep of expired sessions.
+/// of a user count exactly), the session row, and now and then a sweep of expired sessions.
 pub async fn record_login(
     pool: &SqlitePool,
     p: &Auth0Profile,
     session_id: &str,
     lifetime: Duration,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
     // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
     // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let id: i64 = sqlx::query_scalar(profile_upsert!(
+    let profile: Profile = sqlx::query_as(profile_upsert!(
         "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
          strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-         strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+         strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        "*"
     ))
     .bind(&p.issuer)
     .bind(&p.sub)
@@ -97,23 +98,26 @@ pub async fn record_login(
     .bind(p.claims.to_string())
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
+    let expires_at = sqlx::query_scalar(
         "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
          VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3))",
+                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3))
+         RETURNING expires_at",
     )
     .bind(session_id)
-    .bind(id)
+    .bind(profile.id)
     .bind(format!("+{} seconds", lifetime.as_secs()))
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        "DELETE FROM user_sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-    )
-    .execute(&mut *tx)
-    .await?;
+    if super::sweep_due() {
+        sqlx::query(
+            "DELETE FROM user_sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
-    Ok(id)
+    Ok((profile, expires_at))
 }
 
 /// The profile of a live session, and when the session expires.
