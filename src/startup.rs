@@ -64,8 +64,9 @@ impl Application {
 
     /// Like [`Application::build`], with routes of your own beside the app's: they get the
     /// same middleware (session, security headers, request log and id, limits) and app data
-    /// (`web::Data<Auth0>`, the database, the session cache). The benchmark adds its in-memory
-    /// limit this way.
+    /// (`web::Data<Auth0>`, the database, the session cache). They are registered after the
+    /// app's own routes, so they cannot take `/login`, `/callback` or `/logout`; they are trusted
+    /// code (they could replace app data). The benchmark adds its in-memory limit this way.
     pub async fn build_with_routes(
         config: Config,
         routes: fn(&mut web::ServiceConfig),

@@ -120,11 +120,13 @@ impl LockTemplate {
         for (piece, slot) in self.pieces.iter().zip(&self.slots) {
             out.push_str(piece);
             let v = value(*slot);
-            // state, nonce and challenge are base64url: nothing in them needs escaping.
-            debug_assert!(
+            // state, nonce and challenge are base64url: nothing in them needs escaping. Checked
+            // in release builds too: a value that ever broke that must not reach the page.
+            assert!(
                 matches!(slot, Slot::Container)
                     || v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "a login value that is not base64url"
             );
             out.push_str(v);
         }

@@ -41,15 +41,18 @@ macro_rules! profile_upsert {
 /// statement, and an expired row is refused by every read anyway.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Whether a login should sweep expired sessions now (and counts it as done).
+/// Whether a login should sweep expired sessions now (and counts it as done). On the monotonic
+/// clock: a wall clock stepped back must not stop the sweeps.
 fn sweep_due() -> bool {
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    // Seconds since START of the last sweep, plus one (0: never).
     static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = START.get_or_init(Instant::now).elapsed().as_secs() + 1;
     let last = LAST.load(Ordering::Relaxed);
-    now >= last + SWEEP_EVERY.as_secs()
+    (last == 0 || now >= last + SWEEP_EVERY.as_secs())
         && LAST
             .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
