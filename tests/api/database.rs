@@ -52,15 +52,16 @@ async fn two_hundred_parallel_logins_succeed_while_others_read_their_profiles() 
                 .status()
         }
     });
-    // 50 in flight at a time each: on this 2-core machine, sharing it with the rest of the
-    // suite, 400 connections opened at once sometimes time out before the app sees them.
+    // 25 in flight at a time each: on this 2-core machine, shared with the rest of the suite,
+    // 400 requests at once sometimes waited past the Postgres pool's 1.5 s acquire timeout (a
+    // 503, by design: an overloaded database sheds load rather than queueing without end).
     use futures_util::StreamExt;
     let (logins, reads) = tokio::join!(
         futures_util::stream::iter(logins)
-            .buffer_unordered(50)
+            .buffer_unordered(25)
             .collect::<Vec<_>>(),
         futures_util::stream::iter(reads)
-            .buffer_unordered(50)
+            .buffer_unordered(25)
             .collect::<Vec<_>>()
     );
     assert!(logins.iter().all(|s| *s == StatusCode::FOUND), "{logins:?}");
