@@ -37,6 +37,24 @@ macro_rules! profile_upsert {
     };
 }
 
+/// Binds a login's profile to [`profile_upsert!`]'s eleven placeholders, in their order.
+macro_rules! bind_profile {
+    ($query:expr, $p:expr) => {
+        $query
+            .bind(&$p.issuer)
+            .bind(&$p.sub)
+            .bind(&$p.email)
+            .bind($p.email_verified)
+            .bind(&$p.name)
+            .bind(&$p.nickname)
+            .bind(&$p.picture)
+            .bind(&$p.given_name)
+            .bind(&$p.family_name)
+            .bind(&$p.locale)
+            .bind($p.claims.to_string())
+    };
+}
+
 /// Expired session rows are swept by a login at most this often (per process): the sweep is a
 /// statement, and an expired row is refused by every read anyway.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);

@@ -108,23 +108,15 @@ pub async fn record_login(
     lifetime: Duration,
 ) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let profile: Profile = sqlx::query_as(profile_upsert!(
-        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now()",
-        "id, issuer, sub, email, email_verified, name, nickname, picture, given_name,
+    let profile: Profile = bind_profile!(
+        sqlx::query_as(profile_upsert!(
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now()",
+            "id, issuer, sub, email, email_verified, name, nickname, picture, given_name,
          family_name, locale, claims::text AS claims, login_count, first_login_at, last_login_at,
          updated_at"
-    ))
-    .bind(&p.issuer)
-    .bind(&p.sub)
-    .bind(&p.email)
-    .bind(p.email_verified)
-    .bind(&p.name)
-    .bind(&p.nickname)
-    .bind(&p.picture)
-    .bind(&p.given_name)
-    .bind(&p.family_name)
-    .bind(&p.locale)
-    .bind(p.claims.to_string())
+        )),
+        p
+    )
     .fetch_one(&mut *tx)
     .await?;
     let expires_at = sqlx::query_scalar(

@@ -79,23 +79,15 @@ pub async fn record_login(
     // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
     // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let profile: Profile = sqlx::query_as(profile_upsert!(
-        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
+    let profile: Profile = bind_profile!(
+        sqlx::query_as(profile_upsert!(
+            "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
          strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
          strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        "*"
-    ))
-    .bind(&p.issuer)
-    .bind(&p.sub)
-    .bind(&p.email)
-    .bind(p.email_verified)
-    .bind(&p.name)
-    .bind(&p.nickname)
-    .bind(&p.picture)
-    .bind(&p.given_name)
-    .bind(&p.family_name)
-    .bind(&p.locale)
-    .bind(p.claims.to_string())
+            "*"
+        )),
+        p
+    )
     .fetch_one(&mut *tx)
     .await?;
     let expires_at = sqlx::query_scalar(

@@ -31,11 +31,7 @@ async fn instances(n: usize, vars: &[(&str, &str)]) -> (Vec<TestApp>, DevTenant)
     .await
     .unwrap();
     let settings = tenant.tenant_settings();
-    let client = TenantClient {
-        domain: &settings.domain,
-        client_id: &settings.client_id,
-        client_secret: settings.client_secret.expose(),
-    };
+    let client = TenantClient::of(&settings);
     let mut apps: Vec<TestApp> = Vec::new();
     for (listener, callback) in listeners.into_iter().zip(&callbacks) {
         let mut env = vars.to_vec();

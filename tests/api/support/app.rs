@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use auth0_actix::auth0::settings::{AppSettings, Auth0Settings, DEFAULT_LOCK_URL, DEFAULT_SCOPE};
+use auth0_actix::auth0::settings::{
+    AppSettings, Auth0Settings, TenantSettings, DEFAULT_LOCK_URL, DEFAULT_SCOPE,
+};
 use auth0_actix::auth0::SessionLifetime;
 use auth0_actix::config::Config;
 use auth0_actix::db::Database;
@@ -110,11 +112,7 @@ pub async fn spawn_app_with_tenant_at(
     .await
     .unwrap();
     let settings = tenant.tenant_settings();
-    let client = TenantClient {
-        domain: &settings.domain,
-        client_id: &settings.client_id,
-        client_secret: settings.client_secret.expose(),
-    };
+    let client = TenantClient::of(&settings);
     let app = spawn_app_for_tenant(listener, &client, callback.as_str(), vars).await;
     (app, tenant)
 }
@@ -128,6 +126,15 @@ pub struct TenantClient<'a> {
 }
 
 impl TenantClient<'_> {
+    /// The client a dev tenant registered (its settings, as it prints them).
+    pub fn of(settings: &TenantSettings) -> TenantClient<'_> {
+        TenantClient {
+            domain: &settings.domain,
+            client_id: &settings.client_id,
+            client_secret: settings.client_secret.expose(),
+        }
+    }
+
     /// A client of a tenant at `domain` that nobody registered: for a tenant that is down.
     pub fn made_up(domain: &str) -> TenantClient<'_> {
         TenantClient {
