@@ -164,9 +164,13 @@ const FINDINGS: &str = "## What profiling found\n\n\
   (`lock::LockTemplate`; a page fills in its container, state, nonce and challenge), the id is \
   hex-encoded directly, labels are made only with `METRICS_ADDR`, and a cached profile \
   pretty-prints its claims once: home 46 µs, `/profile` 56 µs on the same run's 22 µs limit.\n\
-- A login costs about 2.5 ms of the app's CPU (the dev tenant now runs in the driver, not in \
-  the app). `perf`: 15% in `num_bigint_dig` Montgomery multiplication, the RS256 check of the ID \
-  token (the `rsa` crate openidconnect uses sets Montgomery up for every verification); about \
-  30% in the kernel (five HTTP exchanges per login, sqlx's SQLite thread hand-offs), 15% in \
-  malloc. Not fixed yet: a faster RS256 verifier (ring is already in the tree) needs a JWK type \
-  of our own for openidconnect.\n";
+- A login cost about 2.4 ms of the app's CPU (the dev tenant now runs in the driver, not in \
+  the app); now about 1.8 ms: the login hands its new row to the session cache (the page after \
+  it needs no query) and sweeps expired sessions at most once a minute. `perf`: 24% of a login \
+  in sqlx's SQLite worker threads, 15% in `num_bigint_dig` Montgomery multiplication (the RS256 \
+  check of the ID token, through the `rsa` crate openidconnect uses, which sets Montgomery up \
+  for every verification), about 30% in the kernel (five HTTP exchanges, thread hand-offs), 15% \
+  in malloc. Not done yet: a faster RS256 verifier (ring is already in the tree) needs a JWK \
+  type of our own for openidconnect.\n\
+- The limit itself varies between runs (20 to 31 µs), and the pages with it: read the ratios \
+  of one run together.\n";
