@@ -12,16 +12,18 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
-    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
-    CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, JsonWebKeySet,
-    JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    Scope, SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
+    EmptyAdditionalProviderMetadata, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IdTokenFields, IssuerUrl, JsonWebKeySet, JsonWebKeySetUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
     UserInfoError,
 };
 use url::Url;
@@ -31,6 +33,7 @@ use super::claims::{
 };
 use super::error::{Auth0Error, UpstreamError};
 use super::http::{HttpClient, HttpError};
+use super::jwk::Jwk;
 use super::settings::Auth0Settings;
 use super::transaction::PendingLogin;
 use super::user::Auth0Profile;
@@ -57,7 +60,7 @@ type OidcClient = Client<
     CoreAuthDisplay,
     CoreGenderClaim,
     CoreJweContentEncryptionAlgorithm,
-    CoreJsonWebKey,
+    Jwk,
     CoreAuthPrompt,
     StandardErrorResponse<CoreErrorResponseType>,
     TokenResponseBody,
@@ -72,11 +75,27 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
+/// The discovery document, with the key set as [`Jwk`]s (RS256 checked by ring).
+type Metadata = ProviderMetadata<
+    EmptyAdditionalProviderMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    Jwk,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
 /// What discovery found, with the key set as last fetched.
 struct Provider {
     client: OidcClient,
     jwks_url: JsonWebKeySetUrl,
-    jwks: JsonWebKeySet<CoreJsonWebKey>,
+    jwks: JsonWebKeySet<Jwk>,
 }
 
 pub(crate) struct Auth0Client {
@@ -287,7 +306,7 @@ impl Auth0Client {
     async fn discover(&self) -> Result<Provider, Auth0Error> {
         let http = |request| self.http.execute(request);
         let issuer = IssuerUrl::from_url(self.settings.issuer.clone());
-        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+        let metadata = Metadata::discover_async(issuer, &http)
             .await
             .map_err(|e| unavailable("discovery", e))?;
         let jwks_url = metadata.jwks_uri().clone();

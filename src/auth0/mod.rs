@@ -71,6 +71,7 @@ mod error;
 mod extractor;
 mod handlers;
 mod http;
+pub mod jwk;
 pub mod lock;
 pub mod redirect;
 mod revoked;
