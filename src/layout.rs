@@ -21,14 +21,12 @@ pub struct DevTenantInUse {
 pub struct PageContext {
     auth0: Auth0Context,
     /// `Some` while the dev tenant is in use: the layout shows a banner.
-    pub dev_tenant: Option<DevTenantInUse>,
+    pub dev_tenant: Option<web::Data<DevTenantInUse>>,
 }
 
 impl PageContext {
     fn new(req: &HttpRequest, auth0: Auth0Context) -> Self {
-        let dev_tenant = req
-            .app_data::<web::Data<DevTenantInUse>>()
-            .map(|d| d.as_ref().clone());
+        let dev_tenant = req.app_data::<web::Data<DevTenantInUse>>().cloned();
         Self { auth0, dev_tenant }
     }
 

@@ -24,38 +24,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Shown where a profile has no picture, or one that is not a plain http(s) URL.
 pub const PLACEHOLDER_AVATAR: &str = "/static/avatar.svg";
 
-/// A profile as pages show it: display name and a picture URL that is safe to put in `src`.
-pub struct ProfileView {
-    pub display_name: String,
+/// A profile as pages show it: display name and a picture URL that is safe to put in `src`. It
+/// borrows the (cached) profile: a page copies none of its strings.
+pub struct ProfileView<'a> {
+    pub display_name: &'a str,
     pub picture_url: String,
-    pub nickname: Option<String>,
-    pub email: Option<String>,
+    pub nickname: Option<&'a str>,
+    pub email: Option<&'a str>,
     pub email_verified: Option<bool>,
-    pub sub: String,
+    pub sub: &'a str,
     pub login_count: i64,
     pub first_login_at: String,
     pub last_login_at: String,
-    pub claims_pretty: String,
+    pub claims_pretty: &'a str,
 }
 
-impl From<&Profile> for ProfileView {
-    fn from(p: &Profile) -> Self {
+impl<'a> From<&'a Profile> for ProfileView<'a> {
+    fn from(p: &'a Profile) -> Self {
         Self {
             display_name: p
                 .name
-                .clone()
-                .or_else(|| p.nickname.clone())
-                .or_else(|| p.email.clone())
-                .unwrap_or_else(|| p.sub.clone()),
+                .as_deref()
+                .or(p.nickname.as_deref())
+                .or(p.email.as_deref())
+                .unwrap_or(&p.sub),
             picture_url: safe_picture(p.picture.as_deref()),
-            nickname: p.nickname.clone(),
-            email: p.email.clone(),
+            nickname: p.nickname.as_deref(),
+            email: p.email.as_deref(),
             email_verified: p.email_verified,
-            sub: p.sub.clone(),
+            sub: &p.sub,
             login_count: p.login_count,
             first_login_at: shown_time(&p.first_login_at),
             last_login_at: shown_time(&p.last_login_at),
-            claims_pretty: p.claims_pretty().to_owned(),
+            claims_pretty: p.claims_pretty(),
         }
     }
 }
@@ -70,27 +71,27 @@ pub fn safe_picture(picture: Option<&str>) -> String {
 
 #[derive(Template)]
 #[template(path = "home.html")]
-struct HomePage {
+struct HomePage<'a> {
     ctx: PageContext,
-    title: String,
-    profile: Option<ProfileView>,
+    title: &'static str,
+    profile: Option<ProfileView<'a>>,
     /// The Lock widget, for anonymous visitors.
     lock: Option<LockWidget>,
 }
 
 #[derive(Template)]
 #[template(path = "profile.html")]
-struct ProfilePage {
+struct ProfilePage<'a> {
     ctx: PageContext,
-    title: String,
-    p: ProfileView,
+    title: &'static str,
+    p: ProfileView<'a>,
 }
 
 #[derive(Template)]
 #[template(path = "logout.html")]
 struct LogoutPage {
     ctx: PageContext,
-    title: String,
+    title: &'static str,
 }
 
 /// A stored time as the profile page shows it: RFC 3339, UTC, milliseconds.
@@ -128,12 +129,11 @@ async fn home(
     db: web::Data<Database>,
     sessions: web::Data<SessionCache>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let profile = match &user.0 {
-        Some(user) => stored_profile(&db, &sessions, user)
-            .await?
-            .map(|p| ProfileView::from(p.as_ref())),
+    let stored = match &user.0 {
+        Some(user) => stored_profile(&db, &sessions, user).await?,
         None => None,
     };
+    let profile = stored.as_deref().map(ProfileView::from);
     let lock = match profile {
         None => Some(LockWidget::open(&req, "lock")?),
         Some(_) => None,
@@ -141,7 +141,7 @@ async fn home(
     let csp = lock.as_ref().map(|l| l.content_security_policy.clone());
     let mut response = render(&HomePage {
         ctx,
-        title: "Home".into(),
+        title: "Home",
         profile,
         lock,
     })?;
@@ -164,7 +164,7 @@ async fn profile(
     match stored_profile(&db, &sessions, &user).await? {
         Some(profile) => render(&ProfilePage {
             ctx,
-            title: "Your profile".into(),
+            title: "Your profile",
             p: profile.as_ref().into(),
         }),
         None => {
@@ -180,7 +180,7 @@ async fn profile(
 async fn logout_confirm(ctx: PageContext) -> Result<HttpResponse, PageError> {
     render(&LogoutPage {
         ctx,
-        title: "Log out".into(),
+        title: "Log out",
     })
 }
 

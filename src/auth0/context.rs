@@ -1,6 +1,9 @@
 //! The context helper: what every page template gets from this module, the Rust form of
 //! django-auth0's `context_processors.auth0`. It never holds the client secret.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use actix_session::SessionExt;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -8,11 +11,13 @@ use futures_util::future::LocalBoxFuture;
 use super::error::Auth0Error;
 use super::extractor::{current_user, AuthUser, CheckedUser};
 use super::session::AuthSession;
+use super::settings::Auth0Settings;
 use super::{Auth0, LOGIN_PATH, LOGOUT_PATH};
 
-/// Auth0 settings and the current user, for templates.
-#[derive(Debug, Clone)]
-pub struct Auth0Context {
+/// The tenant's side of the context: the same for every page, so built once when the module is
+/// made and shared (a page clones an `Arc`, not these strings).
+#[derive(Debug)]
+pub struct TenantContext {
     /// `AUTH0_CLIENT_ID`, for Lock.
     pub client_id: String,
     /// `AUTH0_DOMAIN` as given, for Lock.
@@ -31,10 +36,40 @@ pub struct Auth0Context {
     pub login_path: &'static str,
     /// Where the logout form posts.
     pub logout_path: &'static str,
+}
+
+impl TenantContext {
+    pub(super) fn new(settings: &Auth0Settings) -> Self {
+        Self {
+            client_id: settings.client_id.clone(),
+            domain: settings.domain.clone(),
+            callback_url: settings.callback_url.to_string(),
+            scope: settings.scope.clone(),
+            audience: settings.audience.clone(),
+            lock_script_url: settings.lock_url.clone(),
+            lock_configuration_base_url: super::lock::configuration_base_url(settings),
+            login_path: LOGIN_PATH,
+            logout_path: LOGOUT_PATH,
+        }
+    }
+}
+
+/// Auth0 settings and the current user, for templates. It derefs to [`TenantContext`], so a
+/// template writes `ctx.client_id` as it writes `ctx.user`.
+#[derive(Debug, Clone)]
+pub struct Auth0Context {
+    tenant: Arc<TenantContext>,
     /// The logged-in user, once an extractor has checked the session.
     pub user: Option<AuthUser>,
     /// The token the logout form must post back; present when a user is logged in.
     pub csrf_token: Option<String>,
+}
+
+impl Deref for Auth0Context {
+    type Target = TenantContext;
+    fn deref(&self) -> &TenantContext {
+        &self.tenant
+    }
 }
 
 impl Auth0Context {
@@ -47,20 +82,11 @@ impl Auth0Context {
 
     fn with_user(req: &HttpRequest, user: Option<AuthUser>) -> Result<Self, Auth0Error> {
         let auth0 = Auth0::of(req)?;
-        let settings = auth0.settings();
         let csrf_token = user
             .as_ref()
             .and_then(|_| AuthSession(&req.get_session()).csrf_token());
         Ok(Self {
-            client_id: settings.client_id.clone(),
-            domain: settings.domain.clone(),
-            callback_url: settings.callback_url.to_string(),
-            scope: settings.scope.clone(),
-            audience: settings.audience.clone(),
-            lock_script_url: settings.lock_url.clone(),
-            lock_configuration_base_url: auth0.lock_configuration_base_url.clone(),
-            login_path: LOGIN_PATH,
-            logout_path: LOGOUT_PATH,
+            tenant: auth0.tenant_context.clone(),
             user,
             csrf_token,
         })

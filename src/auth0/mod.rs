@@ -89,7 +89,7 @@ use actix_web::web;
 
 pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
 use client::Auth0Client;
-pub use context::Auth0Context;
+pub use context::{Auth0Context, TenantContext};
 pub use env::ConfigError;
 pub use error::{log_line, Auth0Error, PublicError};
 pub use extractor::{AuthUser, LoginRequired, MaybeUser};
@@ -117,21 +117,21 @@ pub struct Auth0 {
     revoked: revoked::RevokedSessions,
     /// Derived from the settings once, not per page.
     lock_csp: String,
-    lock_configuration_base_url: Option<String>,
     lock_template: lock::LockTemplate,
+    tenant_context: std::sync::Arc<TenantContext>,
 }
 
 impl Auth0 {
     /// The module's state for these settings and your backend, ready for [`configure`].
     pub fn new(settings: Auth0Settings, backend: impl Auth0Backend) -> web::Data<Self> {
-        let lock_configuration_base_url = lock::configuration_base_url(&settings);
+        let tenant_context = TenantContext::new(&settings);
         web::Data::new(Self {
             lock_csp: lock::content_security_policy(&settings),
             lock_template: lock::LockTemplate::new(
                 &settings,
-                lock_configuration_base_url.as_deref(),
+                tenant_context.lock_configuration_base_url.as_deref(),
             ),
-            lock_configuration_base_url,
+            tenant_context: std::sync::Arc::new(tenant_context),
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
             revoked: revoked::RevokedSessions::default(),
