@@ -25,6 +25,8 @@
 //!    session's lifetimes and asks the backend whether it is live) and renders through
 //!    `layout.rs` and `templates/`; `error.rs` renders any failure in the same layout.
 
+// The app's own API (a resource server): messages behind access tokens.
+pub mod api;
 // Everything Auth0: settings, OIDC client, handlers, extractors, context helper.
 pub mod auth0;
 // The app's `Auth0Backend`: what a login does to the database.

@@ -10,6 +10,7 @@ use crate::auth0::{AuthUser, LockWidget, MaybeUser};
 use crate::layout::PageContext;
 use std::sync::Arc;
 
+pub use crate::db::{safe_picture, PLACEHOLDER_AVATAR};
 use crate::db::{Database, Profile, SessionCache};
 use crate::error::PageError;
 
@@ -21,26 +22,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz));
 }
 
-/// Shown where a profile has no picture, or one that is not a plain http(s) URL.
-pub const PLACEHOLDER_AVATAR: &str = "/static/avatar.svg";
-
 /// A profile as pages show it: display name and a picture URL that is safe to put in `src`. It
 /// borrows the (cached) profile: a page copies none of its strings.
 pub struct ProfileView<'a> {
     pub display_name: &'a str,
-    pub picture_url: String,
+    pub picture_url: &'a str,
     pub nickname: Option<&'a str>,
     pub email: Option<&'a str>,
     pub email_verified: Option<bool>,
     pub sub: &'a str,
     pub login_count: i64,
-    pub first_login_at: String,
-    pub last_login_at: String,
+    pub first_login_at: &'a str,
+    pub last_login_at: &'a str,
     pub claims_pretty: &'a str,
 }
 
 impl<'a> From<&'a Profile> for ProfileView<'a> {
     fn from(p: &'a Profile) -> Self {
+        let shown = p.shown();
         Self {
             display_name: p
                 .name
@@ -48,25 +47,17 @@ impl<'a> From<&'a Profile> for ProfileView<'a> {
                 .or(p.nickname.as_deref())
                 .or(p.email.as_deref())
                 .unwrap_or(&p.sub),
-            picture_url: safe_picture(p.picture.as_deref()),
+            picture_url: &shown.picture_url,
             nickname: p.nickname.as_deref(),
             email: p.email.as_deref(),
             email_verified: p.email_verified,
             sub: &p.sub,
             login_count: p.login_count,
-            first_login_at: shown_time(&p.first_login_at),
-            last_login_at: shown_time(&p.last_login_at),
-            claims_pretty: p.claims_pretty(),
+            first_login_at: &shown.first_login_at,
+            last_login_at: &shown.last_login_at,
+            claims_pretty: &shown.claims_pretty,
         }
     }
-}
-
-/// `picture` comes from the identity provider: only an absolute http(s) URL goes into `src`.
-pub fn safe_picture(picture: Option<&str>) -> String {
-    picture
-        .and_then(|p| url::Url::parse(p).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .map_or_else(|| PLACEHOLDER_AVATAR.to_owned(), |u| u.to_string())
 }
 
 #[derive(Template)]
@@ -92,11 +83,6 @@ struct ProfilePage<'a> {
 struct LogoutPage {
     ctx: PageContext,
     title: &'static str,
-}
-
-/// A stored time as the profile page shows it: RFC 3339, UTC, milliseconds.
-fn shown_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Renders a page; pages vary with the session, so no cache keeps them.

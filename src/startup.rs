@@ -19,7 +19,7 @@ use crate::config::{dev_tenant_off_loopback, Config, DEFAULT_DEV_TENANT_ADDR};
 use crate::db::{self, Database, SessionCache};
 use crate::dev_tenant::DevTenant;
 use crate::layout::DevTenantInUse;
-use crate::{error, limits, monitoring, pages, telemetry};
+use crate::{api, error, limits, monitoring, pages, telemetry};
 
 /// Why the app could not start: one line for the operator, no backtrace.
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +283,7 @@ fn build_server(
         }
         app.configure(auth0::configure(auth0.clone()))
             .configure(pages::configure)
+            .configure(api::configure)
             .configure(routes)
             .service(Files::new("/static", &static_dir))
             .default_service(web::to(error::not_found))

@@ -21,13 +21,14 @@ use openidconnect::core::{
 use openidconnect::{
     AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
     EmptyAdditionalProviderMetadata, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenFields, IssuerUrl, JsonWebKeySet, JsonWebKeySetUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
-    UserInfoError,
+    EndpointSet, IdTokenFields, IssuerUrl, JsonWebKey, JsonWebKeySet, JsonWebKeySetUrl,
+    JsonWebKeyUse, Nonce, OAuth2TokenResponse, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse, UserInfoError,
 };
 use url::Url;
 
+use super::bearer::{is_access_token_type, AccessTokenClaims, BearerError, BearerUser};
 use super::claims::{
     check_extra_claims, profile_from, ExtraClaims, IdToken, IdTokenClaims, UserInfoClaims,
 };
@@ -254,6 +255,84 @@ impl Auth0Client {
         )
         .map_err(IdTokenCheck::Invalid)?;
         Ok(claims.clone())
+    }
+
+    /// Checks an access token sent to this app's API (see [`super::bearer`] for the rules),
+    /// refetching the key set once for an unknown key as for ID tokens.
+    pub(crate) async fn verify_access_token(&self, token: &str) -> Result<BearerUser, BearerError> {
+        let audience = self
+            .settings
+            .audience
+            .as_deref()
+            .ok_or(BearerError::NoAudience)?;
+        let provider = self.provider().await.map_err(|e| {
+            tracing::warn!(error = %super::error::log_line(&e), "api: no key set to check tokens");
+            BearerError::Unavailable
+        })?;
+        match self.check_access_token(&provider, token, audience) {
+            Err(IdTokenCheck::UnknownKey) => match self.refetch_keys(&provider).await {
+                Ok(Some(fresh)) => self.check_access_token(&fresh, token, audience),
+                Ok(None) => Err(IdTokenCheck::UnknownKey),
+                Err(_) => return Err(BearerError::Unavailable),
+            },
+            other => other,
+        }
+        .map_err(|e| match e {
+            IdTokenCheck::UnknownKey => {
+                BearerError::Invalid("signed with a key the tenant does not publish".into())
+            }
+            IdTokenCheck::Invalid(reason) => BearerError::Invalid(reason),
+        })
+    }
+
+    fn check_access_token(
+        &self,
+        provider: &Provider,
+        token: &str,
+        audience: &str,
+    ) -> Result<BearerUser, IdTokenCheck> {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        let invalid = |why: String| IdTokenCheck::Invalid(why);
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| invalid(format!("unreadable header: {e}")))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(invalid(format!("`alg` {:?} is not RS256", header.alg)));
+        }
+        if !is_access_token_type(header.typ.as_deref()) {
+            return Err(invalid(format!(
+                "`typ` {:?} is not an access token's",
+                header.typ
+            )));
+        }
+        let kid = header.kid.ok_or_else(|| invalid("no `kid`".into()))?;
+        let (n, e) = provider
+            .jwks
+            .keys()
+            .iter()
+            .filter(|k| k.key_id().is_some_and(|id| id.as_str() == kid))
+            .filter(|k| k.key_use().is_none_or(|u| u.allows_signature()))
+            .find_map(|k| k.rsa_components())
+            .ok_or(IdTokenCheck::UnknownKey)?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = CLOCK_LEEWAY.as_secs();
+        validation.validate_nbf = true;
+        validation.set_issuer(&[self.settings.issuer.as_str()]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<AccessTokenClaims>(
+            token,
+            &DecodingKey::from_rsa_raw_components(n, e),
+            &validation,
+        )
+        .map_err(|e| invalid(e.to_string()))?
+        .claims;
+        if claims.is_id_token(&self.settings.client_id) {
+            return Err(invalid("an ID token is not an access token".into()));
+        }
+        if claims.sub.trim().is_empty() {
+            return Err(invalid("empty `sub`".into()));
+        }
+        Ok(claims.into_user())
     }
 
     /// The provider, discovering it first if needed. Concurrent callers wait for one discovery

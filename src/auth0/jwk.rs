@@ -35,6 +35,11 @@ impl Jwk {
     pub fn core(&self) -> &CoreJsonWebKey {
         &self.core
     }
+
+    /// An RSA key's modulus and exponent (big-endian, no leading zeros); `None` for other keys.
+    pub fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+        self.rsa.as_ref().map(|k| (k.n.as_slice(), k.e.as_slice()))
+    }
 }
 
 impl From<CoreJsonWebKey> for Jwk {

@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+pub mod bearer;
 pub mod claims;
 pub mod client;
 mod context;
@@ -88,6 +89,7 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 
 pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
+pub use bearer::{BearerError, BearerUser};
 use client::Auth0Client;
 pub use context::{Auth0Context, TenantContext};
 pub use env::ConfigError;

@@ -2,7 +2,9 @@
 //! It lives in the encrypted session cookie, is single-use, and expires after ten minutes.
 //! Several can be pending at once, so two tabs that each started a login can both complete.
 
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use openidconnect::{PkceCodeChallenge, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 
 /// How many Universal Logins (`/login`) may be pending in one browser; the oldest is dropped
@@ -61,11 +63,16 @@ impl PendingLogin {
 
     /// A fresh login started this way.
     pub fn started(started: Started, next: Option<String>) -> Self {
-        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        // As openidconnect makes them (`CsrfToken::new_random`, `Nonce::new_random`,
+        // `PkceCodeChallenge::new_random_sha256`): 16, 16 and 32 random bytes, base64url. Drawn
+        // here in one call, and the challenge is not hashed until a page or URL needs it.
+        let mut bytes = [0u8; 64];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        let encode = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         Self {
-            state: CsrfToken::new_random().into_secret(),
-            nonce: Nonce::new_random().secret().clone(),
-            pkce_verifier: verifier.into_secret(),
+            state: encode(&bytes[..16]),
+            nonce: encode(&bytes[16..32]),
+            pkce_verifier: encode(&bytes[32..]),
             next,
             created_at: now(),
             started,

@@ -89,7 +89,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::auth0::Auth0Profile;
 
 pub use postgres::ACQUIRE_TIMEOUT as POSTGRES_ACQUIRE_TIMEOUT;
-pub use profiles::Profile;
+pub use profiles::{safe_picture, Profile, Shown, PLACEHOLDER_AVATAR};
 pub use sessions::{SessionCache, Ticket, SESSION_CACHE_TTL};
 
 /// The two engines.

@@ -23,21 +23,52 @@ pub struct Profile {
     pub first_login_at: DateTime<Utc>,
     pub last_login_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// `claims`, pretty-printed once (a cached profile serves many pages).
+    /// How pages show it, derived once (a cached profile serves many pages).
     #[sqlx(skip)]
     #[serde(skip)]
-    pub(super) claims_pretty: std::sync::OnceLock<String>,
+    pub(super) shown: std::sync::OnceLock<Shown>,
 }
 
+/// What pages show of a profile that takes work to derive: parsing the picture's URL and
+/// pretty-printing the claims cost more than the rest of a page together.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// The claims as pretty-printed JSON (as stored, if they do not parse).
+    pub claims_pretty: String,
+    /// The picture, if it is an absolute http(s) URL, else [`PLACEHOLDER_AVATAR`]: safe in `src`.
+    pub picture_url: String,
+    /// The times as RFC 3339, UTC, milliseconds.
+    pub first_login_at: String,
+    pub last_login_at: String,
+}
+
+/// Shown where a profile has no picture, or one that is not a plain http(s) URL.
+pub const PLACEHOLDER_AVATAR: &str = "/static/avatar.svg";
+
 impl Profile {
-    /// The claims as pages show them: pretty-printed JSON (as stored, if it does not parse).
-    pub fn claims_pretty(&self) -> &str {
-        self.claims_pretty.get_or_init(|| {
-            serde_json::from_str::<serde_json::Value>(&self.claims)
+    /// How pages show this profile (derived on first use).
+    pub fn shown(&self) -> &Shown {
+        self.shown.get_or_init(|| Shown {
+            claims_pretty: serde_json::from_str::<serde_json::Value>(&self.claims)
                 .and_then(|v| serde_json::to_string_pretty(&v))
-                .unwrap_or_else(|_| self.claims.clone())
+                .unwrap_or_else(|_| self.claims.clone()),
+            picture_url: safe_picture(self.picture.as_deref()),
+            first_login_at: shown_time(&self.first_login_at),
+            last_login_at: shown_time(&self.last_login_at),
         })
     }
+}
+
+/// `picture` comes from the identity provider: only an absolute http(s) URL goes into `src`.
+pub fn safe_picture(picture: Option<&str>) -> String {
+    picture
+        .and_then(|p| url::Url::parse(p).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .map_or_else(|| PLACEHOLDER_AVATAR.to_owned(), |u| u.to_string())
+}
+
+fn shown_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A live session's profile, read in one query with the session check.

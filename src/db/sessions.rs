@@ -220,7 +220,7 @@ mod tests {
             first_login_at: now,
             last_login_at: now,
             updated_at: now,
-            claims_pretty: Default::default(),
+            shown: Default::default(),
         })
     }
 

@@ -47,6 +47,8 @@ pub struct Registration {
     pub client_name: String,
     pub callback_urls: Vec<Url>,
     pub logout_urls: Vec<Url>,
+    /// How long the access tokens it issues are good for (`DEV_TENANT_ACCESS_TOKEN_TTL`).
+    pub access_token_ttl: std::time::Duration,
 }
 
 impl Registration {
@@ -66,6 +68,7 @@ impl Registration {
             client_name: client_name.to_owned(),
             callback_urls,
             logout_urls,
+            access_token_ttl: state::ACCESS_TOKEN_LIFETIME,
         }
     }
 

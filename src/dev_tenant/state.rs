@@ -18,8 +18,11 @@ use super::{Registration, TenantStats};
 pub(super) const CODE_LIFETIME: Duration = Duration::from_secs(60);
 /// How long a visitor may take on the login form.
 pub(super) const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
-/// Access tokens are only good for `/userinfo`.
+/// How long an access token is good for, unless the registration says otherwise (Auth0's
+/// default for an API: 24 hours; an hour is enough here).
 pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// The permission the login form's "admin" box grants (the sample API's admin role).
+pub(super) const ADMIN_PERMISSION: &str = "read:admin-messages";
 /// Auth0's default ID token lifetime: 10 hours.
 pub(super) const ID_TOKEN_LIFETIME_SECS: i64 = 36_000;
 /// How long a `/co/authenticate` login ticket is good for.
@@ -67,6 +70,8 @@ pub(super) struct TenantState {
     /// Lock's login tickets from `/co/authenticate`, redeemed at `/authorize`.
     pub(super) tickets: Mutex<HashMap<String, Ticket>>,
     pub(super) access_tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
+    /// How long access tokens are good for (`DEV_TENANT_ACCESS_TOKEN_TTL`).
+    pub(super) access_token_ttl: Duration,
     pub(super) counters: Counters,
 }
 
@@ -94,6 +99,7 @@ impl TenantState {
         Self {
             client_id: format!("dev-{}", random_token(12)),
             client_secret: random_token(32),
+            access_token_ttl: registration.access_token_ttl,
             registration,
             discovery: discovery.to_string(),
             jwks: serde_json::to_string(&key.jwks).expect("a key set serialises"),
@@ -114,6 +120,8 @@ pub(super) struct DevUser {
     pub(super) email: String,
     pub(super) nickname: String,
     pub(super) picture: String,
+    /// Whether this login was granted the API's admin permission (the form's checkbox).
+    pub(super) admin: bool,
 }
 
 impl DevUser {
@@ -136,6 +144,16 @@ impl DevUser {
                 .to_string(),
             email,
             nickname,
+            admin: false,
+        }
+    }
+
+    /// The API permissions this login carries (Auth0 RBAC's `permissions` claim).
+    pub(super) fn permissions(&self) -> Vec<&'static str> {
+        if self.admin {
+            vec![ADMIN_PERMISSION]
+        } else {
+            Vec::new()
         }
     }
 
@@ -164,6 +182,8 @@ pub(super) struct AuthorizeQuery {
     pub(super) nonce: Option<String>,
     pub(super) code_challenge: Option<String>,
     pub(super) code_challenge_method: Option<String>,
+    /// The API the access token is for (Auth0's `audience`).
+    pub(super) audience: Option<String>,
     /// Set by Lock (auth0.js) after `/co/authenticate`.
     pub(super) login_ticket: Option<String>,
 }
@@ -174,6 +194,8 @@ pub(super) struct AuthorizeRequest {
     pub(super) state: Option<String>,
     pub(super) nonce: Option<String>,
     pub(super) code_challenge: Option<String>,
+    pub(super) audience: Option<String>,
+    pub(super) scope: String,
     pub(super) started: Instant,
 }
 
@@ -185,6 +207,8 @@ impl AuthorizeRequest {
             state: query.state.clone(),
             nonce: query.nonce.clone(),
             code_challenge: query.code_challenge.clone(),
+            audience: query.audience.clone().filter(|a| !a.is_empty()),
+            scope: query.scope.clone().unwrap_or_default(),
             started: Instant::now(),
         }
     }
@@ -203,6 +227,8 @@ pub(super) struct Grant {
     pub(super) redirect_uri: String,
     pub(super) nonce: Option<String>,
     pub(super) code_challenge: Option<String>,
+    pub(super) audience: Option<String>,
+    pub(super) scope: String,
     pub(super) user: DevUser,
     pub(super) issued: Instant,
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::keys;
 use super::pages::{json_response, oauth_error};
 use super::state::{
-    insert_swept, random_token, Grant, TenantState, ACCESS_TOKEN_LIFETIME, CODE_LIFETIME,
+    insert_swept, random_token, DevUser, Grant, TenantState, ADMIN_PERMISSION, CODE_LIFETIME,
     ID_TOKEN_LIFETIME_SECS,
 };
 use crate::auth0::claims::{IdToken, IdTokenClaims};
@@ -38,6 +38,10 @@ pub(super) struct TokenRequest {
     client_id: Option<String>,
     client_secret: Option<String>,
     code_verifier: Option<String>,
+    /// `client_credentials`: the API the token is for.
+    audience: Option<String>,
+    /// `client_credentials`: the permissions asked for.
+    scope: Option<String>,
 }
 
 /// `/oauth/token` for the authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
@@ -63,12 +67,16 @@ pub(super) async fn token(
             "Client authentication failed.",
         );
     }
-    if form.grant_type.as_deref() != Some("authorization_code") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Only authorization_code is supported here.",
-        );
+    match form.grant_type.as_deref() {
+        Some("authorization_code") => {}
+        Some("client_credentials") => return client_credentials(&tenant, &form),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Only authorization_code and client_credentials are supported here.",
+            )
+        }
     }
     // Taking the code out of the map makes it single-use, whatever happens next.
     let grant = form
@@ -104,7 +112,10 @@ pub(super) async fn token(
             );
         }
     }
-    let access_token = random_token(32);
+    let access_token = match &grant.audience {
+        Some(audience) => sign_access_token(&tenant, &grant.user, audience, &grant.scope),
+        None => random_token(32),
+    };
     let id_token = match sign_id_token(
         &tenant,
         &grant,
@@ -114,18 +125,73 @@ pub(super) async fn token(
         Ok(token) => token,
         Err(e) => return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
     };
+    let ttl = tenant.access_token_ttl;
     insert_swept(
         &tenant.access_tokens,
         access_token.clone(),
         (grant.user, Instant::now()),
-        |(_, t)| t.elapsed() < ACCESS_TOKEN_LIFETIME,
+        |(_, t)| t.elapsed() < ttl,
     );
     let body = json!({
         "access_token": access_token,
         "id_token": id_token,
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
-        "scope": "openid profile email",
+        "expires_in": tenant.access_token_ttl.as_secs(),
+        "scope": grant.scope,
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+/// An access token for an API, as Auth0 issues it: an RS256 JWT with `typ` `JWT`, addressed to
+/// the API and the tenant's `/userinfo`, with the scopes of the login and, as Auth0 RBAC adds
+/// them, the user's `permissions`.
+pub(super) fn sign_access_token(
+    tenant: &TenantState,
+    user: &DevUser,
+    audience: &str,
+    scope: &str,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let userinfo = tenant.issuer.join("userinfo").expect("a path");
+    keys::signing_key().sign(
+        "JWT",
+        &json!({
+            "iss": tenant.issuer.as_str(),
+            "sub": user.sub,
+            "aud": [audience, userinfo.as_str()],
+            "iat": now,
+            "exp": now + tenant.access_token_ttl.as_secs() as i64,
+            "azp": tenant.client_id,
+            "scope": scope,
+            "permissions": user.permissions(),
+        }),
+    )
+}
+
+/// The client credentials grant (a machine-to-machine token, RFC 6749 §4.4): a token for
+/// `audience` whose subject is the client itself (`<client_id>@clients`, as Auth0 names it). Its
+/// `permissions` are the API's permissions the request names in `scope`.
+fn client_credentials(tenant: &TenantState, form: &TokenRequest) -> HttpResponse {
+    let Some(audience) = form.audience.as_deref().filter(|a| !a.is_empty()) else {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "Client credentials need an audience.",
+        );
+    };
+    let scope = form.scope.as_deref().unwrap_or_default();
+    let client = DevUser {
+        sub: format!("{}@clients", tenant.client_id),
+        admin: scope.split_whitespace().any(|s| s == ADMIN_PERMISSION),
+        ..DevUser::from_email(&tenant.issuer, "client@clients.invalid")
+    };
+    let permissions = client.permissions().join(" ");
+    let token = sign_access_token(tenant, &client, audience, &permissions);
+    let body = json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": tenant.access_token_ttl.as_secs(),
+        "scope": permissions,
     });
     json_response(StatusCode::OK, body.to_string())
 }
@@ -171,7 +237,7 @@ pub(super) async fn userinfo(tenant: web::Data<TenantState>, req: HttpRequest) -
         let tokens = tenant.access_tokens.lock().expect("lock");
         tokens
             .get(t)
-            .filter(|(_, issued)| issued.elapsed() < ACCESS_TOKEN_LIFETIME)
+            .filter(|(_, issued)| issued.elapsed() < tenant.access_token_ttl)
             .map(|(user, _)| user.clone())
     });
     match user {

@@ -131,6 +131,9 @@ pub(super) struct LoginSubmit {
     password: String,
     #[serde(default)]
     action: String,
+    /// The "grant the admin permission" box.
+    #[serde(default)]
+    admin: Option<String>,
 }
 
 /// The credentials rule: any plausible email address with any non-empty password.
@@ -177,7 +180,8 @@ pub(super) async fn login_submit(
             return html(StatusCode::BAD_REQUEST, page.render());
         }
         tenant.logins.lock().expect("lock").remove(&form.state);
-        let user = DevUser::from_email(&tenant.issuer, &form.email);
+        let mut user = DevUser::from_email(&tenant.issuer, &form.email);
+        user.admin = form.admin.as_deref() == Some("on");
         let code = issue_code(&tenant, &request, user);
         back_to_app(&request.redirect_uri, Outcome::Code(&code), state)
     }
@@ -223,6 +227,8 @@ pub(super) fn issue_code(
         redirect_uri: request.redirect_uri.to_string(),
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
+        audience: request.audience.clone(),
+        scope: request.scope.clone(),
         user,
         issued: Instant::now(),
     };

@@ -54,7 +54,9 @@ mod on_postgres {
     mod instances;
 }
 
-// Once: configuration, the binary's logs, the standalone tenant, the module in another app.
+// Once: configuration, the binary's logs, the standalone tenant, the module in another app, the
+// API (it does not touch the database).
+mod api_messages;
 mod config;
 mod existing_app;
 mod logging;
