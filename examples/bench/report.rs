@@ -170,7 +170,21 @@ const FINDINGS: &str = "## What profiling found\n\n\
   in sqlx's SQLite worker threads, 15% in `num_bigint_dig` Montgomery multiplication (the RS256 \
   check of the ID token, through the `rsa` crate openidconnect uses, which sets Montgomery up \
   for every verification), about 30% in the kernel (five HTTP exchanges, thread hand-offs), 15% \
-  in malloc. Not done yet: a faster RS256 verifier (ring is already in the tree) needs a JWK \
-  type of our own for openidconnect.\n\
-- The limit itself varies between runs (20 to 31 µs), and the pages with it: read the ratios \
-  of one run together.\n";
+  in malloc.\n\
+- Round 3: the ID token's RS256 signature is now checked by ring (`auth0::jwk::Jwk`, the key's \
+  modulus and exponent decoded once per key set), which took the `num_bigint_dig` share of a \
+  login to 3.5% of the app's samples; SQLite reads pages through a memory map (`mmap_size`). \
+  What remains of a login (`perf`, dwarf call graphs): SQLite ~15% (a transaction rereads the \
+  pages another pooled connection changed, then writes its WAL frames), the two calls to the \
+  tenant ~9%, the ID token's JSON and signature ~5%, the rest in the four HTTP exchanges the \
+  browser makes and the kernel. Pages stopped copying per request: the tenant's side of the \
+  template context is built once (`TenantContext`), the profile view borrows the cached \
+  profile, whose picture URL (an IDNA parse: 6% of `/profile`), times and claims are derived \
+  once (`db::Shown`), and a login's state, nonce and verifier come from one random draw. What \
+  remains above the limit on home is the login transaction Lock needs (an encrypted \
+  `Set-Cookie`: actix-session's JSON, AES-GCM, base64 and percent-encoding, ~12%; the PKCE \
+  challenge; the config) and on `/profile` reading that cookie back (~15%: percent-decoding, \
+  AES-GCM, two JSON parses). mimalloc instead of glibc's malloc was tried: no gain, and 37 MB \
+  of RSS.\n\
+- The limit itself varies between runs (19 to 32 µs on this machine), and the pages with it: \
+  read the ratios of one run together.\n";

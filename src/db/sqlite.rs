@@ -12,6 +12,8 @@ use crate::auth0::Auth0Profile;
 
 /// How long a writer waits for another one before SQLite says "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of the database file read through a memory map (256 MiB).
+const MMAP_SIZE: u64 = 256 * 1024 * 1024;
 /// SQLite allows one writer at a time; a few connections serve readers on these 2 cores.
 const MAX_CONNECTIONS: u32 = 4;
 
@@ -24,6 +26,10 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
         // the last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(BUSY_TIMEOUT)
+        // Pages are read through a memory map instead of a copy each (`pread`): a login's
+        // transaction rereads the pages another connection changed. The map only reserves
+        // address space. https://www.sqlite.org/mmap.html
+        .pragma("mmap_size", MMAP_SIZE.to_string())
         .foreign_keys(true);
     if let Some(parent) = options.get_filename().parent() {
         if !parent.as_os_str().is_empty() {
