@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
-use crate::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError};
+use crate::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError, TokenUpdate};
 use crate::db::{Database, SessionCache};
 
 /// The app's [`Auth0Backend`]: a login upserts the profile row (its id is the user id) and
@@ -62,5 +62,31 @@ impl Auth0Backend for DatabaseBackend {
             self.sessions.forget(&user.session_id);
             Ok(())
         })
+    }
+
+    fn save_tokens<'a>(
+        &'a self,
+        session_id: &'a str,
+        sealed: Vec<u8>,
+    ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            self.db.save_tokens(session_id, &sealed).await?;
+            Ok(true)
+        })
+    }
+
+    fn load_tokens<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+        Box::pin(async move { Ok(self.db.load_tokens(session_id).await?) })
+    }
+
+    fn update_tokens<'a>(
+        &'a self,
+        session_id: &'a str,
+        update: TokenUpdate<'a>,
+    ) -> LocalBoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+        Box::pin(self.db.update_tokens(session_id, update))
     }
 }

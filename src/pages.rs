@@ -6,7 +6,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::auth0::{AuthUser, LockWidget, MaybeUser};
+use actix_web::FromRequest;
+
+use crate::auth0::{AccessToken, Auth0, AuthUser, LockWidget, MaybeUser};
 use crate::layout::PageContext;
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/profile", web::get().to(profile))
         .route("/logout", web::get().to(logout_confirm))
+        .route("/messages", web::get().to(messages))
         .route("/healthz", web::get().to(healthz));
 }
 
@@ -159,6 +162,108 @@ async fn profile(
             Ok(HttpResponse::Found()
                 .insert_header((header::LOCATION, "/login?next=%2Fprofile"))
                 .finish())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "messages.html")]
+struct MessagesPage {
+    ctx: PageContext,
+    title: &'static str,
+    /// `None` when no API is configured (`AUTH0_AUDIENCE` unset).
+    api: Option<ApiCalls>,
+}
+
+struct ApiCalls {
+    audience: String,
+    calls: Vec<ApiCall>,
+}
+
+/// One call to the API, as the page shows it.
+struct ApiCall {
+    name: &'static str,
+    path: &'static str,
+    status: String,
+    ok: bool,
+    body: String,
+}
+
+/// The API's routes this page calls.
+const API_CALLS: [(&str, &str); 2] = [
+    ("protected", "/api/messages/protected"),
+    ("admin", "/api/messages/admin"),
+];
+
+/// `/messages`: calls the app's own API over HTTP with the user's access token (refreshed if it
+/// is about to expire) and shows both answers; the admin one is a 403 without the permission.
+/// The API's address is the callback's origin: configured, never taken from `Host`.
+async fn messages(
+    req: HttpRequest,
+    ctx: PageContext,
+    _user: AuthUser,
+    auth0: web::Data<Auth0>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let settings = auth0.settings();
+    let Some(audience) = settings.audience.clone() else {
+        return Ok(render(&MessagesPage {
+            ctx,
+            title: "Messages",
+            api: None,
+        })?);
+    };
+    let token = AccessToken::extract(&req).await?;
+    let origin = settings.callback_url.origin().ascii_serialization();
+    let mut calls = Vec::new();
+    for (name, path) in API_CALLS {
+        calls.push(call_api(&format!("{origin}{path}"), &token, name, path).await);
+    }
+    Ok(render(&MessagesPage {
+        ctx,
+        title: "Messages",
+        api: Some(ApiCalls { audience, calls }),
+    })?)
+}
+
+async fn call_api(
+    url: &str,
+    token: &AccessToken,
+    name: &'static str,
+    path: &'static str,
+) -> ApiCall {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("a client with static settings builds")
+    });
+    let answer = client.get(url).bearer_auth(&token.token).send().await;
+    match answer {
+        Ok(response) => {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            let body = serde_json::from_str::<serde_json::Value>(&body)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or(body);
+            ApiCall {
+                name,
+                path,
+                status: status.to_string(),
+                ok: status.is_success(),
+                body,
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "messages: the API could not be called");
+            ApiCall {
+                name,
+                path,
+                status: "unreachable".into(),
+                ok: false,
+                body: "The API could not be reached.".into(),
+            }
         }
     }
 }

@@ -11,6 +11,12 @@ use super::user::{Auth0Profile, AuthUser};
 /// Whatever went wrong in a backend: it fails the login with a 503 page, and is logged.
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What [`Auth0Backend::update_tokens`] runs under its lock: the stored blob in, the blob to
+/// store out (`None`: keep what is there).
+pub type TokenUpdate<'a> = Box<
+    dyn FnOnce(Option<Vec<u8>>) -> LocalBoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> + 'a,
+>;
+
 /// Called once per successful login, after the ID token and userinfo were validated.
 ///
 /// [`login`](Self::login) returns the id your app knows this user by: it is stored in the session
@@ -59,6 +65,37 @@ pub trait Auth0Backend: Send + Sync + 'static {
     /// Ends the session `user.session_id`. Default: nothing to do.
     fn logout<'a>(&'a self, _user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
         Box::pin(ready(Ok(())))
+    }
+
+    /// Keeps a session's tokens, sealed by the module (a login with `AUTH0_AUDIENCE`); returns
+    /// whether they were kept. The default keeps nothing: without server-side sessions there is
+    /// nowhere safe to keep them, and [`crate::auth0::AccessToken`] answers that there is none.
+    fn save_tokens<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _sealed: Vec<u8>,
+    ) -> LocalBoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(ready(Ok(false)))
+    }
+
+    /// A session's sealed tokens, if it has some.
+    fn load_tokens<'a>(
+        &'a self,
+        _session_id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+        Box::pin(ready(Ok(None)))
+    }
+
+    /// Replaces a session's sealed tokens through `update`, which gets the blob stored now and
+    /// returns the one to store instead (`None`: keep it). Hold a lock on the session's tokens
+    /// meanwhile, across instances if the store is shared (Postgres: `SELECT ... FOR UPDATE`), so
+    /// one refresh runs and the others see its result. Returns the blob stored at the end.
+    fn update_tokens<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _update: TokenUpdate<'a>,
+    ) -> LocalBoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+        Box::pin(ready(Ok(None)))
     }
 }
 

@@ -23,7 +23,7 @@ use openidconnect::{
     EmptyAdditionalProviderMetadata, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IdTokenFields, IssuerUrl, JsonWebKey, JsonWebKeySet, JsonWebKeySetUrl,
     JsonWebKeyUse, Nonce, OAuth2TokenResponse, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    RefreshToken, RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
     StandardTokenResponse, TokenResponse, UserInfoError,
 };
 use url::Url;
@@ -32,10 +32,11 @@ use super::bearer::{is_access_token_type, AccessTokenClaims, BearerError, Bearer
 use super::claims::{
     check_extra_claims, profile_from, ExtraClaims, IdToken, IdTokenClaims, UserInfoClaims,
 };
-use super::error::{Auth0Error, UpstreamError};
+use super::error::{log_line, Auth0Error, UpstreamError};
 use super::http::{HttpClient, HttpError};
 use super::jwk::Jwk;
 use super::settings::Auth0Settings;
+use super::tokens::TokenSet;
 use super::transaction::PendingLogin;
 use super::user::Auth0Profile;
 
@@ -162,11 +163,12 @@ impl Auth0Client {
     }
 
     /// Exchanges the code, validates the ID token, reads userinfo and checks it is the same user.
+    /// With `AUTH0_AUDIENCE`, the tokens come too (to be kept server-side, sealed).
     pub async fn finish_login(
         &self,
         login: &PendingLogin,
         code: String,
-    ) -> Result<Auth0Profile, Auth0Error> {
+    ) -> Result<(Auth0Profile, Option<TokenSet>), Auth0Error> {
         let provider = self.provider().await?;
         let http = |request| self.http.execute(request);
         let token = provider
@@ -185,14 +187,106 @@ impl Auth0Client {
             .verify_id_token(provider.clone(), id_token, &nonce)
             .await?;
         let subject = claims.subject().clone();
-        let userinfo: UserInfoClaims = provider
+        let userinfo = provider
             .client
             .user_info(token.access_token().clone(), Some(subject))
             .map_err(|e| unavailable("the userinfo call", e))?
             .request_async(&http)
+            .await;
+        let userinfo: UserInfoClaims = match userinfo {
+            Ok(userinfo) => userinfo,
+            // Auth0 limits /userinfo per user: a burst of logins of one user must not fail on
+            // it. The verified ID token carries the same profile claims.
+            Err(UserInfoError::Response(status, _, _)) if status.as_u16() == 429 => {
+                tracing::warn!(
+                    "auth0: /userinfo is rate limited (429); the profile comes from the ID token"
+                );
+                userinfo_from_id_token(&claims)?
+            }
+            Err(e) => return Err(userinfo_error(e)),
+        };
+        let tokens = self.settings.audience.as_ref().map(|_| TokenSet {
+            access_token: token.access_token().secret().clone(),
+            expires_at: expires_at(token.expires_in()),
+            scope: granted_scope(token.scopes(), &self.settings.scope),
+            refresh_token: token.refresh_token().map(|t| t.secret().clone()),
+        });
+        Ok((profile_from(&claims, &userinfo)?, tokens))
+    }
+
+    /// Exchanges a refresh token for new tokens (RFC 6749 §6). With rotation the answer has a new
+    /// refresh token; without, the old one stays good and is kept.
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<TokenSet, RefreshError> {
+        let provider = self
+            .provider()
             .await
-            .map_err(userinfo_error)?;
-        profile_from(&claims, &userinfo)
+            .map_err(|e| RefreshError::Unavailable(log_line(&e)))?;
+        let http = |request| self.http.execute(request);
+        let token = provider
+            .client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .map_err(|e| RefreshError::Unavailable(e.to_string()))?
+            .request_async(&http)
+            .await
+            .map_err(|e| match e {
+                // The tenant refused the token (`invalid_grant`: revoked, reused or expired): no
+                // retry will make it good. Any other answer (a 5xx, `server_error`,
+                // `temporarily_unavailable`, a misconfigured client) keeps the session.
+                RequestTokenError::ServerResponse(response)
+                    if response.error().as_ref() == "invalid_grant" =>
+                {
+                    RefreshError::Refused(response.error().to_string())
+                }
+                RequestTokenError::Parse(e, _) => {
+                    RefreshError::Unavailable(format!("unreadable answer at `{}`", e.path()))
+                }
+                other => RefreshError::Unavailable(other.to_string()),
+            })?;
+        Ok(TokenSet {
+            access_token: token.access_token().secret().clone(),
+            expires_at: expires_at(token.expires_in()),
+            scope: granted_scope(token.scopes(), &self.settings.scope),
+            refresh_token: Some(
+                token
+                    .refresh_token()
+                    .map_or_else(|| refresh_token.to_owned(), |t| t.secret().clone()),
+            ),
+        })
+    }
+
+    /// Revokes a refresh token at the tenant (`/oauth/revoke`, RFC 7009), so a copy of it is
+    /// worthless after logout. Failures are the caller's to log: logout goes on regardless.
+    pub(crate) async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<(), String> {
+        let endpoint = self
+            .settings
+            .issuer
+            .join("oauth/revoke")
+            .map_err(|e| e.to_string())?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("client_secret", self.settings.client_secret.expose())
+            .append_pair("token", refresh_token)
+            .append_pair("token_type_hint", "refresh_token")
+            .finish();
+        let request = openidconnect::http::Request::builder()
+            .method(openidconnect::http::Method::POST)
+            .uri(endpoint.as_str())
+            .header(
+                openidconnect::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body.into_bytes())
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the tenant answered {}", response.status()))
+        }
     }
 
     /// Validates an ID token per OIDC Core §3.1.3.7, refetching the key set once for an unknown key.
@@ -440,6 +534,65 @@ impl Auth0Client {
         *self.provider.write().expect("lock poisoned") = Some(fresh.clone());
         Ok(Some(fresh))
     }
+}
+
+/// Why a refresh did not give new tokens.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RefreshError {
+    /// The tenant refused the refresh token: the session is over.
+    #[error("the tenant refused the refresh token: `{0}`")]
+    Refused(String),
+    /// The tenant could not be reached or answered badly: try again later.
+    #[error("the token endpoint is unavailable: {0}")]
+    Unavailable(String),
+    /// The session has no refresh token (no `offline_access`), or its tokens are unreadable.
+    #[error("no refresh token")]
+    Missing,
+}
+
+/// When a token that lives `expires_in` from now expires (Unix seconds); an hour if unsaid.
+fn expires_at(expires_in: Option<Duration>) -> i64 {
+    let lifetime = expires_in.unwrap_or(Duration::from_secs(3600));
+    Utc::now().timestamp() + lifetime.as_secs().min(i64::MAX as u64 / 2) as i64
+}
+
+/// The scopes granted: the answer's `scope`, or (RFC 6749 §5.1: omitted when identical) those
+/// asked for.
+fn granted_scope(granted: Option<&Vec<Scope>>, requested: &str) -> String {
+    match granted {
+        Some(scopes) => scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => requested.to_owned(),
+    }
+}
+
+/// The ID token's profile claims as userinfo would give them (its protocol claims dropped).
+fn userinfo_from_id_token(claims: &IdTokenClaims) -> Result<UserInfoClaims, Auth0Error> {
+    const PROTOCOL: [&str; 12] = [
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "nonce",
+        "at_hash",
+        "c_hash",
+        "azp",
+        "auth_time",
+        "sid",
+        "jti",
+    ];
+    let mut value = serde_json::to_value(claims)
+        .map_err(|e| Auth0Error::InvalidIdToken(format!("claims do not serialise: {e}")))?;
+    if let Some(object) = value.as_object_mut() {
+        object.retain(|name, _| !PROTOCOL.contains(&name.as_str()));
+    }
+    let json = serde_json::to_vec(&value).expect("a JSON value serialises");
+    UserInfoClaims::from_json::<HttpError>(&json, Some(claims.subject()))
+        .map_err(|e| Auth0Error::InvalidIdToken(format!("claims are not a profile: {e}")))
 }
 
 enum IdTokenCheck {

@@ -103,6 +103,13 @@ pub enum Auth0Error {
     #[error("the session could not be written")]
     /// The session could not be written.
     Session(#[from] SessionInsertError),
+    #[error("the session ended: the tenant refused its refresh token ({0})")]
+    /// The tenant refused the session's refresh token (revoked, reused, expired): the session
+    /// is over, and the user must log in again.
+    SessionEnded(String),
+    #[error("the access token could not be refreshed: {0}")]
+    /// The token endpoint could not be reached for a refresh; the session is kept.
+    TokensUnavailable(String),
     #[error("the auth0 module is not mounted (auth0::configure)")]
     /// An extractor or the Lock widget was used in an app that did not mount the module.
     NotMounted,
@@ -156,6 +163,20 @@ impl Auth0Error {
                 "You were authenticated, but this app could not record the login.".to_owned(),
                 "Try again in a moment.",
             ),
+            SessionEnded(_) => (
+                "Your session has ended",
+                "The identity provider no longer accepts this login (it was revoked, or it \
+                 expired), so you were logged out."
+                    .to_owned(),
+                "Log in again to continue.",
+            ),
+            TokensUnavailable(_) => (
+                "The identity provider is unavailable",
+                "Your access could not be renewed because the identity provider cannot be \
+                 reached right now. You are still logged in."
+                    .to_owned(),
+                "Try again in a moment.",
+            ),
             UnsolicitedError { .. } => (
                 "Login was not completed",
                 "This login did not complete, and this browser has no login in progress."
@@ -200,6 +221,8 @@ impl Auth0Error {
             InvalidUserInfo(_) => "invalid_userinfo",
             UserInfoEndpointUnreachable(_) | UserInfoEndpoint(_) => "userinfo_endpoint",
             Backend(_) => "backend",
+            SessionEnded(_) => "session_ended",
+            TokensUnavailable(_) => "tokens_unavailable",
             CsrfMissing | Csrf => "csrf",
             Session(_) => "session",
             NotMounted => "not_mounted",
@@ -221,7 +244,10 @@ impl ResponseError for Auth0Error {
             | TokenEndpointUnreachable(_)
             | UserInfoEndpoint(_)
             | UserInfoEndpointUnreachable(_) => StatusCode::BAD_GATEWAY,
-            Unavailable { .. } | Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable { .. } | Backend(_) | TokensUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            SessionEnded(_) => StatusCode::UNAUTHORIZED,
             Csrf | CsrfMissing => StatusCode::FORBIDDEN,
             Session(_) | NotMounted => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -155,7 +155,7 @@ pub struct LoginRequired {
 }
 
 impl LoginRequired {
-    fn for_request(req: &HttpRequest) -> Self {
+    pub(crate) fn for_request(req: &HttpRequest) -> Self {
         let accept = req
             .headers()
             .get(header::ACCEPT)

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::error::{printable, Auth0Error};
+use super::error::{log_line, printable, Auth0Error};
 use super::extractor::{end_session, AuthUser};
 use super::redirect::local_path;
 use super::session::AuthSession;
@@ -88,13 +88,24 @@ async fn finish_callback(
         .filter(|c| !c.is_empty())
         .ok_or(Auth0Error::MissingCode)?;
 
-    let profile = auth0.client().finish_login(&login, code).await?;
+    let (profile, tokens) = auth0.client().finish_login(&login, code).await?;
     let session_id = openidconnect::CsrfToken::new_random_len(32).into_secret();
     let id = auth0
         .backend()
         .login(&profile, &session_id)
         .await
         .map_err(Auth0Error::Backend)?;
+    if let Some(tokens) = tokens {
+        let sealed = auth0.sealer()?.seal(&session_id, &tokens);
+        let kept = auth0
+            .backend()
+            .save_tokens(&session_id, sealed)
+            .await
+            .map_err(Auth0Error::Backend)?;
+        if !kept {
+            tracing::warn!("auth0: the backend keeps no tokens; AccessToken will find none");
+        }
+    }
     auth.log_in(
         AuthUser {
             id,
@@ -141,11 +152,34 @@ pub async fn logout(
         let settings = auth0.settings();
         let now = now();
         if logged_in.is_for(settings) && !logged_in.is_expired(now, &settings.session) {
+            revoke_refresh_token(&auth0, &logged_in.user.session_id).await;
             end_session(&auth0, &logged_in, now, "logged out").await;
         }
     }
     auth.log_out();
     Ok(redirect(auth0.settings().logout_url().as_str()))
+}
+
+/// Revokes the session's refresh token at the tenant, if it has one, before its row goes: a
+/// copy of it (a backup, a leaked database) is then worthless. A failure is logged; the logout
+/// goes on.
+async fn revoke_refresh_token(auth0: &Auth0, session_id: &str) {
+    let Ok(sealer) = auth0.sealer() else { return };
+    let refresh_token = match auth0.backend().load_tokens(session_id).await {
+        Ok(sealed) => sealed
+            .and_then(|sealed| sealer.open(session_id, &sealed))
+            .and_then(|tokens| tokens.refresh_token),
+        Err(e) => {
+            tracing::error!(error = %log_line(&*e), "auth0: logout could not read the tokens");
+            None
+        }
+    };
+    if let Some(token) = refresh_token {
+        match auth0.client().revoke_refresh_token(&token).await {
+            Ok(()) => tracing::info!("auth0: refresh token revoked at logout"),
+            Err(why) => tracing::error!(%why, "auth0: the refresh token could not be revoked"),
+        }
+    }
 }
 
 /// `code` if it is one of the error codes of RFC 6749 §4.1.2.1 or OIDC Core §3.1.2.6, the only

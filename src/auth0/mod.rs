@@ -62,6 +62,7 @@
 
 #![warn(missing_docs)]
 
+mod access_token;
 mod backend;
 pub mod bearer;
 pub mod claims;
@@ -79,6 +80,7 @@ mod revoked;
 pub mod secret;
 mod session;
 pub mod settings;
+pub mod tokens;
 mod transaction;
 pub mod urls;
 mod user;
@@ -88,7 +90,8 @@ use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 
-pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend};
+pub use access_token::AccessToken;
+pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend, TokenUpdate};
 pub use bearer::{BearerError, BearerUser};
 use client::Auth0Client;
 pub use context::{Auth0Context, TenantContext};
@@ -121,6 +124,11 @@ pub struct Auth0 {
     lock_csp: String,
     lock_template: lock::LockTemplate,
     tenant_context: std::sync::Arc<TenantContext>,
+    /// Seals the tokens kept server-side; its key comes from the session key
+    /// ([`Auth0::session_middleware`]).
+    sealer: std::sync::OnceLock<tokens::Sealer>,
+    /// One refresh at a time per session in this process (the backend's lock covers the rest).
+    refreshing: access_token::RefreshLocks,
 }
 
 impl Auth0 {
@@ -134,6 +142,8 @@ impl Auth0 {
                 tenant_context.lock_configuration_base_url.as_deref(),
             ),
             tenant_context: std::sync::Arc::new(tenant_context),
+            sealer: std::sync::OnceLock::new(),
+            refreshing: access_token::RefreshLocks::default(),
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
             revoked: revoked::RevokedSessions::default(),
@@ -164,6 +174,15 @@ impl Auth0 {
         self.backend.as_ref()
     }
 
+    /// The token sealer; set by [`Auth0::session_middleware`].
+    pub(crate) fn sealer(&self) -> Result<&tokens::Sealer, Auth0Error> {
+        self.sealer.get().ok_or(Auth0Error::NotMounted)
+    }
+
+    pub(crate) fn refreshing(&self) -> &access_token::RefreshLocks {
+        &self.refreshing
+    }
+
     /// Runs OIDC discovery now, if it has not succeeded yet. Optional: `/login` discovers on
     /// demand and retries after a failure. Call it at startup to log an unreachable tenant early.
     pub async fn warm_up(&self) -> Result<(), Auth0Error> {
@@ -182,7 +201,10 @@ impl Auth0 {
     /// The session middleware the module expects: an encrypted cookie (the session holds pending
     /// logins), HttpOnly, SameSite=Lax (the callback is a top-level cross-site GET), and over
     /// https Secure with the `__Host-` prefix (`Path=/`, no `Domain`).
+    /// The session key also seals the tokens kept server-side (under a key HKDF derives from it).
     pub fn session_middleware(&self, key: Key) -> SessionMiddleware<CookieSessionStore> {
+        self.sealer
+            .get_or_init(|| tokens::Sealer::new(key.master()));
         SessionMiddleware::builder(CookieSessionStore::default(), key)
             .cookie_name(self.session_cookie_name().to_owned())
             .cookie_path("/".to_owned())

@@ -80,6 +80,7 @@ mod postgres;
 mod profiles;
 mod sessions;
 mod sqlite;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;

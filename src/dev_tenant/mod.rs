@@ -49,6 +49,9 @@ pub struct Registration {
     pub logout_urls: Vec<Url>,
     /// How long the access tokens it issues are good for (`DEV_TENANT_ACCESS_TOKEN_TTL`).
     pub access_token_ttl: std::time::Duration,
+    /// Auth0's per-user rate limit on `/userinfo`: at most this many calls a minute per user, then
+    /// `429 Too Many Requests`. `None`: no limit.
+    pub userinfo_per_minute: Option<u32>,
 }
 
 impl Registration {
@@ -69,6 +72,7 @@ impl Registration {
             callback_urls,
             logout_urls,
             access_token_ttl: state::ACCESS_TOKEN_LIFETIME,
+            userinfo_per_minute: None,
         }
     }
 
@@ -88,6 +92,10 @@ pub struct TenantStats {
     pub authorize: u64,
     pub token: u64,
     pub userinfo: u64,
+    /// Refresh token grants answered (successful or not).
+    pub refresh: u64,
+    /// `/oauth/revoke` calls.
+    pub revoke: u64,
 }
 
 /// A running dev tenant. It serves on the actix runtime that started it, until that ends.
@@ -181,6 +189,29 @@ impl DevTenant {
         self.state.counters.snapshot()
     }
 
+    /// Changes how long the access tokens issued from now on are good for.
+    pub fn set_access_token_ttl(&self, ttl: std::time::Duration) {
+        self.state.set_access_token_ttl(ttl);
+    }
+
+    /// Revokes every refresh token issued so far, as an administrator revoking a user's grants
+    /// in the dashboard: the next refresh of each is `invalid_grant`.
+    pub fn revoke_all_refresh_tokens(&self) {
+        let mut tokens = self.state.refresh_tokens.lock().expect("lock");
+        let families: Vec<String> = tokens.by_token.values().map(|g| g.family.clone()).collect();
+        tokens.revoked_families.extend(families);
+    }
+
+    /// How many refresh-token families are revoked (by `/oauth/revoke`, reuse, or the above).
+    pub fn revoked_refresh_families(&self) -> usize {
+        self.state
+            .refresh_tokens
+            .lock()
+            .expect("lock")
+            .revoked_families
+            .len()
+    }
+
     /// The banner printed at startup: nobody should mistake this for Auth0.
     pub fn banner(&self) -> String {
         let line = "=".repeat(78);
@@ -204,6 +235,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/u/login", web::get().to(universal_login::login_form))
     .route("/u/login", web::post().to(universal_login::login_submit))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/revoke", web::post().to(token::revoke))
     .route("/userinfo", web::get().to(token::userinfo))
     .route("/v2/logout", web::get().to(pages::logout))
     .route(

@@ -42,6 +42,8 @@ pub(super) struct Counters {
     pub(super) authorize: AtomicU64,
     pub(super) token: AtomicU64,
     pub(super) userinfo: AtomicU64,
+    pub(super) refresh: AtomicU64,
+    pub(super) revoke: AtomicU64,
 }
 
 impl Counters {
@@ -53,6 +55,8 @@ impl Counters {
             authorize: read(&self.authorize),
             token: read(&self.token),
             userinfo: read(&self.userinfo),
+            refresh: read(&self.refresh),
+            revoke: read(&self.revoke),
         }
     }
 }
@@ -71,7 +75,11 @@ pub(super) struct TenantState {
     pub(super) tickets: Mutex<HashMap<String, Ticket>>,
     pub(super) access_tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
     /// How long access tokens are good for (`DEV_TENANT_ACCESS_TOKEN_TTL`).
-    pub(super) access_token_ttl: Duration,
+    access_token_ttl_secs: AtomicU64,
+    /// Refresh tokens, by value; each belongs to a family (one login's chain of rotations).
+    pub(super) refresh_tokens: Mutex<RefreshTokens>,
+    /// `/userinfo` calls per user in the current minute: (when the minute started, calls).
+    pub(super) userinfo_calls: Mutex<HashMap<String, (Instant, u32)>>,
     pub(super) counters: Counters,
 }
 
@@ -99,7 +107,7 @@ impl TenantState {
         Self {
             client_id: format!("dev-{}", random_token(12)),
             client_secret: random_token(32),
-            access_token_ttl: registration.access_token_ttl,
+            access_token_ttl_secs: AtomicU64::new(registration.access_token_ttl.as_secs()),
             registration,
             discovery: discovery.to_string(),
             jwks: serde_json::to_string(&key.jwks).expect("a key set serialises"),
@@ -107,9 +115,37 @@ impl TenantState {
             codes: Mutex::default(),
             tickets: Mutex::default(),
             access_tokens: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+            userinfo_calls: Mutex::default(),
             counters: Counters::default(),
             issuer,
         }
+    }
+}
+
+impl TenantState {
+    /// How long the access tokens it issues now are good for.
+    pub(super) fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_secs.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn set_access_token_ttl(&self, ttl: Duration) {
+        self.access_token_ttl_secs
+            .store(ttl.as_secs(), Ordering::Relaxed);
+    }
+
+    /// Counts a `/userinfo` call of `sub`: false past the registration's per-minute limit.
+    pub(super) fn userinfo_allowed(&self, sub: &str) -> bool {
+        let Some(limit) = self.registration.userinfo_per_minute else {
+            return true;
+        };
+        let mut calls = self.userinfo_calls.lock().expect("lock");
+        let entry = calls.entry(sub.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= Duration::from_secs(60) {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        entry.1 <= limit
     }
 }
 
@@ -231,6 +267,63 @@ pub(super) struct Grant {
     pub(super) scope: String,
     pub(super) user: DevUser,
     pub(super) issued: Instant,
+}
+
+/// A refresh token as the tenant remembers it.
+#[derive(Debug, Clone)]
+pub(super) struct RefreshGrant {
+    /// The login it descends from: reusing any used token of a family revokes the family.
+    pub(super) family: String,
+    pub(super) user: DevUser,
+    pub(super) audience: Option<String>,
+    pub(super) scope: String,
+    /// Exchanged already (rotation): presenting it again is reuse.
+    pub(super) used: bool,
+}
+
+/// Refresh tokens with rotation and reuse detection, as Auth0's "Refresh Token Rotation": each
+/// exchange returns a new token and retires the old one; a retired token presented again
+/// (stolen, or replayed) revokes its whole family.
+#[derive(Default)]
+pub(super) struct RefreshTokens {
+    pub(super) by_token: HashMap<String, RefreshGrant>,
+    pub(super) revoked_families: std::collections::HashSet<String>,
+}
+
+impl RefreshTokens {
+    /// A new token for a family (a new family at login).
+    pub(super) fn issue(&mut self, grant: RefreshGrant) -> String {
+        let token = random_token(32);
+        self.by_token.insert(token.clone(), grant);
+        token
+    }
+
+    /// Exchanges `token`: its grant, if it is live; a retired token revokes its family.
+    pub(super) fn exchange(&mut self, token: &str) -> Result<RefreshGrant, &'static str> {
+        let grant = self
+            .by_token
+            .get_mut(token)
+            .ok_or("Unknown or invalid refresh token.")?;
+        if self.revoked_families.contains(&grant.family) {
+            return Err("Unknown or invalid refresh token.");
+        }
+        if grant.used {
+            let family = grant.family.clone();
+            self.revoked_families.insert(family);
+            return Err(
+                "Unknown or invalid refresh token (reuse detected: the family is revoked).",
+            );
+        }
+        grant.used = true;
+        Ok(grant.clone())
+    }
+
+    /// Revokes the family of `token`, if it is one of these.
+    pub(super) fn revoke(&mut self, token: &str) {
+        if let Some(family) = self.by_token.get(token).map(|g| g.family.clone()) {
+            self.revoked_families.insert(family);
+        }
+    }
 }
 
 /// Inserts into a map, sweeping out entries that are no longer `live` once it grows large.

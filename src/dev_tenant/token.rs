@@ -14,8 +14,8 @@ use serde_json::json;
 use super::keys;
 use super::pages::{json_response, oauth_error};
 use super::state::{
-    insert_swept, random_token, DevUser, Grant, TenantState, ADMIN_PERMISSION, CODE_LIFETIME,
-    ID_TOKEN_LIFETIME_SECS,
+    insert_swept, random_token, DevUser, Grant, RefreshGrant, TenantState, ADMIN_PERMISSION,
+    CODE_LIFETIME, ID_TOKEN_LIFETIME_SECS,
 };
 use crate::auth0::claims::{IdToken, IdTokenClaims};
 use crate::auth0::secure_eq;
@@ -42,6 +42,8 @@ pub(super) struct TokenRequest {
     audience: Option<String>,
     /// `client_credentials`: the permissions asked for.
     scope: Option<String>,
+    /// `refresh_token`: the token to exchange.
+    refresh_token: Option<String>,
 }
 
 /// `/oauth/token` for the authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
@@ -52,14 +54,12 @@ pub(super) async fn token(
 ) -> HttpResponse {
     tenant.counters.token.fetch_add(1, Ordering::Relaxed);
     let form = form.into_inner();
-    let (client_id, client_secret) = match basic_auth(&req) {
-        Some((id, secret)) => (Some(id), Some(secret)),
-        None => (form.client_id.clone(), form.client_secret.clone()),
-    };
-    let client_ok = client_id.as_deref() == Some(tenant.client_id.as_str())
-        && client_secret
-            .as_deref()
-            .is_some_and(|s| secure_eq(s, &tenant.client_secret));
+    let client_ok = client_authenticated(
+        &tenant,
+        &req,
+        form.client_id.clone(),
+        form.client_secret.clone(),
+    );
     if !client_ok {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -70,6 +70,7 @@ pub(super) async fn token(
     match form.grant_type.as_deref() {
         Some("authorization_code") => {}
         Some("client_credentials") => return client_credentials(&tenant, &form),
+        Some("refresh_token") => return refresh(&tenant, &form),
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -112,6 +113,23 @@ pub(super) async fn token(
             );
         }
     }
+    let refresh_token = grant
+        .scope
+        .split_whitespace()
+        .any(|s| s == "offline_access")
+        .then(|| {
+            tenant
+                .refresh_tokens
+                .lock()
+                .expect("lock")
+                .issue(RefreshGrant {
+                    family: random_token(12),
+                    user: grant.user.clone(),
+                    audience: grant.audience.clone(),
+                    scope: grant.scope.clone(),
+                    used: false,
+                })
+        });
     let access_token = match &grant.audience {
         Some(audience) => sign_access_token(&tenant, &grant.user, audience, &grant.scope),
         None => random_token(32),
@@ -125,7 +143,45 @@ pub(super) async fn token(
         Ok(token) => token,
         Err(e) => return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
     };
-    let ttl = tenant.access_token_ttl;
+    let ttl = tenant.access_token_ttl();
+    insert_swept(
+        &tenant.access_tokens,
+        access_token.clone(),
+        (grant.user, Instant::now()),
+        |(_, t)| t.elapsed() < ttl,
+    );
+    let mut body = json!({
+        "access_token": access_token,
+        "id_token": id_token,
+        "token_type": "Bearer",
+        "expires_in": tenant.access_token_ttl().as_secs(),
+        "scope": grant.scope,
+    });
+    if let Some(refresh_token) = refresh_token {
+        body["refresh_token"] = json!(refresh_token);
+    }
+    json_response(StatusCode::OK, body.to_string())
+}
+
+/// The refresh token grant (RFC 6749 §6) with rotation: a new access token and a new refresh
+/// token; the one presented is retired, and presenting a retired one revokes its family.
+fn refresh(tenant: &TenantState, form: &TokenRequest) -> HttpResponse {
+    tenant.counters.refresh.fetch_add(1, Ordering::Relaxed);
+    let mut tokens = tenant.refresh_tokens.lock().expect("lock");
+    let grant = match tokens.exchange(form.refresh_token.as_deref().unwrap_or_default()) {
+        Ok(grant) => grant,
+        Err(why) => return oauth_error(StatusCode::FORBIDDEN, "invalid_grant", why),
+    };
+    let refresh_token = tokens.issue(RefreshGrant {
+        used: false,
+        ..grant.clone()
+    });
+    drop(tokens);
+    let access_token = match &grant.audience {
+        Some(audience) => sign_access_token(tenant, &grant.user, audience, &grant.scope),
+        None => random_token(32),
+    };
+    let ttl = tenant.access_token_ttl();
     insert_swept(
         &tenant.access_tokens,
         access_token.clone(),
@@ -134,12 +190,58 @@ pub(super) async fn token(
     );
     let body = json!({
         "access_token": access_token,
-        "id_token": id_token,
+        "refresh_token": refresh_token,
         "token_type": "Bearer",
-        "expires_in": tenant.access_token_ttl.as_secs(),
+        "expires_in": ttl.as_secs(),
         "scope": grant.scope,
     });
     json_response(StatusCode::OK, body.to_string())
+}
+
+#[derive(Deserialize)]
+pub(super) struct RevokeRequest {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `/oauth/revoke` (RFC 7009): revokes a refresh token and its family. Answers 200 for any
+/// token, known or not, once the client has authenticated.
+pub(super) async fn revoke(
+    tenant: web::Data<TenantState>,
+    req: HttpRequest,
+    form: web::Form<RevokeRequest>,
+) -> HttpResponse {
+    tenant.counters.revoke.fetch_add(1, Ordering::Relaxed);
+    let form = form.into_inner();
+    if !client_authenticated(&tenant, &req, form.client_id, form.client_secret) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        );
+    }
+    if let Some(token) = form.token {
+        tenant.refresh_tokens.lock().expect("lock").revoke(&token);
+    }
+    HttpResponse::Ok().finish()
+}
+
+/// The client's credentials, from HTTP Basic or the body (`client_secret_post`).
+fn client_authenticated(
+    tenant: &TenantState,
+    req: &HttpRequest,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> bool {
+    let (client_id, client_secret) = match basic_auth(req) {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (client_id, client_secret),
+    };
+    client_id.as_deref() == Some(tenant.client_id.as_str())
+        && client_secret
+            .as_deref()
+            .is_some_and(|s| secure_eq(s, &tenant.client_secret))
 }
 
 /// An access token for an API, as Auth0 issues it: an RS256 JWT with `typ` `JWT`, addressed to
@@ -160,7 +262,7 @@ pub(super) fn sign_access_token(
             "sub": user.sub,
             "aud": [audience, userinfo.as_str()],
             "iat": now,
-            "exp": now + tenant.access_token_ttl.as_secs() as i64,
+            "exp": now + tenant.access_token_ttl().as_secs() as i64,
             "azp": tenant.client_id,
             "scope": scope,
             "permissions": user.permissions(),
@@ -190,7 +292,7 @@ fn client_credentials(tenant: &TenantState, form: &TokenRequest) -> HttpResponse
     let body = json!({
         "access_token": token,
         "token_type": "Bearer",
-        "expires_in": tenant.access_token_ttl.as_secs(),
+        "expires_in": tenant.access_token_ttl().as_secs(),
         "scope": permissions,
     });
     json_response(StatusCode::OK, body.to_string())
@@ -237,9 +339,17 @@ pub(super) async fn userinfo(tenant: web::Data<TenantState>, req: HttpRequest) -
         let tokens = tenant.access_tokens.lock().expect("lock");
         tokens
             .get(t)
-            .filter(|(_, issued)| issued.elapsed() < tenant.access_token_ttl)
+            .filter(|(_, issued)| issued.elapsed() < tenant.access_token_ttl())
             .map(|(user, _)| user.clone())
     });
+    if let Some(user) = &user {
+        if !tenant.userinfo_allowed(&user.sub) {
+            // As Auth0 answers past its per-user limit on /userinfo.
+            return HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, "60"))
+                .json(json!({ "error": "too_many_requests", "error_description": "Too Many Requests" }));
+        }
+    }
     match user {
         Some(user) => json_response(StatusCode::OK, user.claims().to_string()),
         None => HttpResponse::Unauthorized()

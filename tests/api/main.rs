@@ -31,6 +31,7 @@ macro_rules! suite {
         mod session_lifetime;
         mod shutdown;
         mod tenant_identity;
+        mod tokens;
         mod transport;
 
         mod id_token;

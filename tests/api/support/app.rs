@@ -102,15 +102,28 @@ pub async fn spawn_app_with_tenant_at(
     callback: &str,
     vars: &[(&str, &str)],
 ) -> (TestApp, DevTenant) {
+    spawn_app_with_tenant_setup(callback, vars, |_| {}).await
+}
+
+/// Like [`spawn_app_with_tenant`], with the tenant's registration changed by `tweak`.
+pub async fn spawn_app_with_tenant_registered(
+    tweak: impl FnOnce(&mut Registration),
+) -> (TestApp, DevTenant) {
+    spawn_app_with_tenant_setup("/callback", &[], tweak).await
+}
+
+async fn spawn_app_with_tenant_setup(
+    callback: &str,
+    vars: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Registration),
+) -> (TestApp, DevTenant) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let home = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let callback = home.join(callback).expect("a callback URL");
-    let tenant = DevTenant::start(Registration::for_callbacks(
-        "a real-tenant configuration",
-        vec![callback.clone()],
-    ))
-    .await
-    .unwrap();
+    let mut registration =
+        Registration::for_callbacks("a real-tenant configuration", vec![callback.clone()]);
+    tweak(&mut registration);
+    let tenant = DevTenant::start(registration).await.unwrap();
     let settings = tenant.tenant_settings();
     let client = TenantClient::of(&settings);
     let app = spawn_app_for_tenant(listener, &client, callback.as_str(), vars).await;
