@@ -33,6 +33,8 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// `DEV_TENANT_ADDR`: where the local dev tenant listens (loopback only).
     pub dev_tenant_addr: Option<SocketAddr>,
+    /// `DEV_TENANT_ACCESS_TOKEN_TTL`: how long the dev tenant's access tokens live.
+    pub dev_tenant_access_token_ttl: Option<std::time::Duration>,
     /// `METRICS_ADDR`: where Prometheus metrics are served; `None`: not at all.
     pub metrics_addr: Option<SocketAddr>,
 }
@@ -98,6 +100,7 @@ impl Config {
                 )),
             })
             .transpose()?;
+        let dev_tenant_access_token_ttl = crate::dev_tenant::standalone::access_token_ttl(lookup)?;
         let metrics_addr = value("METRICS_ADDR")
             .map(|raw| {
                 raw.parse::<SocketAddr>().map_err(|_| {
@@ -119,6 +122,7 @@ impl Config {
             session_key,
             bind_addr,
             dev_tenant_addr,
+            dev_tenant_access_token_ttl,
             metrics_addr,
         })
     }

@@ -117,6 +117,9 @@ impl Application {
             Some(tenant) => (Auth0Settings::new(tenant, config.app, None)?, None),
             None => start_dev_tenant(config.app, local, tenant_listener)?,
         };
+        if let (Some(tenant), Some(ttl)) = (&dev_tenant, config.dev_tenant_access_token_ttl) {
+            tenant.set_access_token_ttl(ttl);
+        }
         let db = open_database(&config.database_url).await?;
         let key = session_key(config.session_key);
         let home_url = settings.home_url();

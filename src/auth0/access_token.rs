@@ -68,7 +68,7 @@ fn is_fresh(tokens: &TokenSet) -> bool {
 pub(crate) struct RefreshLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
 
 impl RefreshLocks {
-    fn for_session(&self, session_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn for_session(&self, session_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.0.lock().expect("lock poisoned");
         if let Some(lock) = locks.get(session_id).and_then(Weak::upgrade) {
             return lock;

@@ -232,8 +232,13 @@ impl Auth0Client {
                 // The tenant refused the token (`invalid_grant`: revoked, reused or expired): no
                 // retry will make it good. Any other answer (a 5xx, `server_error`,
                 // `temporarily_unavailable`, a misconfigured client) keeps the session.
+                // `access_denied` and `unauthorized` come from the tenant's rules or Actions
+                // denying the user: the tenant's decision, so the session ends too.
                 RequestTokenError::ServerResponse(response)
-                    if response.error().as_ref() == "invalid_grant" =>
+                    if matches!(
+                        response.error().as_ref(),
+                        "invalid_grant" | "access_denied" | "unauthorized"
+                    ) =>
                 {
                     RefreshError::Refused(response.error().to_string())
                 }

@@ -165,6 +165,9 @@ pub async fn logout(
 /// goes on.
 async fn revoke_refresh_token(auth0: &Auth0, session_id: &str) {
     let Ok(sealer) = auth0.sealer() else { return };
+    // After any refresh of this session in this process: the token read is the newest one.
+    let lock = auth0.refreshing().for_session(session_id);
+    let _after_refreshes = lock.lock().await;
     let refresh_token = match auth0.backend().load_tokens(session_id).await {
         Ok(sealed) => sealed
             .and_then(|sealed| sealer.open(session_id, &sealed))

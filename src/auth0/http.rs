@@ -11,6 +11,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A hung tenant fails the login after this long, well inside a browser's patience.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections to the tenant are closed after this long: under the keep-alive of the
+/// servers in front of Auth0 and of the dev tenant (60 s).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -33,6 +36,10 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // A pooled connection idle longer than the tenant's keep-alive may be closed by the
+            // tenant just as a request goes out on it ("connection closed before message
+            // completed": a failed login). Dropping idle connections sooner avoids the race.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("auth0-actix/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a client with static settings builds");

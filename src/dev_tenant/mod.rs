@@ -163,7 +163,10 @@ impl DevTenant {
         let mut server =
             HttpServer::new(move || App::new().app_data(app_state.clone()).configure(routes))
                 .workers(1)
-                .tcp_nodelay(true);
+                .tcp_nodelay(true)
+                // Longer than the app's pooled connections idle (30 s), so the tenant never
+                // closes one the app is about to reuse.
+                .keep_alive(std::time::Duration::from_secs(60));
         if !signals {
             server = server.disable_signals();
         }

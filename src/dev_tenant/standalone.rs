@@ -74,11 +74,32 @@ impl StandaloneConfig {
                 "lists no callback URL",
             ));
         }
-        Ok(Self {
-            addr,
-            registration: Registration::for_callbacks("apps on this machine", callbacks),
-        })
+        let mut registration = Registration::for_callbacks("apps on this machine", callbacks);
+        if let Some(ttl) = access_token_ttl(lookup)? {
+            registration.access_token_ttl = ttl;
+        }
+        Ok(Self { addr, registration })
     }
+}
+
+/// `DEV_TENANT_ACCESS_TOKEN_TTL`: how long the dev tenant's access tokens live, in seconds (1 to
+/// 86,400); `None` when unset (an hour). A short one shows refreshes happening.
+pub fn access_token_ttl(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    let Some(raw) = non_empty(lookup, "DEV_TENANT_ACCESS_TOKEN_TTL") else {
+        return Ok(None);
+    };
+    raw.parse::<u64>()
+        .ok()
+        .filter(|secs| (1..=86_400).contains(secs))
+        .map(|secs| Some(std::time::Duration::from_secs(secs)))
+        .ok_or_else(|| {
+            ConfigError::new(
+                "DEV_TENANT_ACCESS_TOKEN_TTL",
+                format!("expects a number of seconds from 1 to 86400, got `{raw}`"),
+            )
+        })
 }
 
 /// Serves the standalone tenant until SIGINT or SIGTERM. Prints what an app needs on stdout.
@@ -133,6 +154,26 @@ mod tests {
             config.registration.callback_urls[0].as_str(),
             DEFAULT_CALLBACK
         );
+    }
+
+    #[test]
+    fn the_access_token_lifetime_is_a_number_of_seconds_up_to_a_day() {
+        let ttl = |v: &str| config(&[("DEV_TENANT_ACCESS_TOKEN_TTL", v)]);
+        assert_eq!(
+            ttl("90").unwrap().registration.access_token_ttl.as_secs(),
+            90
+        );
+        assert_eq!(
+            config(&[]).unwrap().registration.access_token_ttl.as_secs(),
+            3600
+        );
+        for bad in ["0", "-5", "1h", "86401"] {
+            assert_eq!(
+                ttl(bad).unwrap_err().variable,
+                "DEV_TENANT_ACCESS_TOKEN_TTL",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

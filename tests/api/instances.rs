@@ -317,3 +317,36 @@ async fn three_instances_behind_nginx_share_logins_logouts_and_survive_losing_on
         "{statuses:?}"
     );
 }
+
+#[actix_web::test]
+async fn three_instances_refreshing_one_sessions_token_at_once_make_one_refresh_grant() {
+    crate::engine!();
+    let vars = [
+        ("AUTH0_AUDIENCE", "https://api.example/messages"),
+        ("AUTH0_SCOPE", "openid profile email offline_access"),
+    ];
+    let (apps, tenant) = instances(3, &vars).await;
+    // The login's token is inside the 60 s refresh margin; the refresh gives an hour.
+    tenant.set_access_token_ttl(Duration::from_secs(30));
+    let browser = Browser::new();
+    let done = apps[0].login_in(&browser, "shared@example.com", None).await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    tenant.set_access_token_ttl(Duration::from_secs(3600));
+    // Seven requests at each instance at once, one session: the row lock lets one instance
+    // refresh, and the others read the tokens it stored.
+    let browser = &browser;
+    let requests = apps.iter().flat_map(|app| {
+        (0..7).map(move |_| async move { browser.get(app.url("/messages")).send().await.unwrap() })
+    });
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("This is a protected message."), "{body}");
+    }
+    assert_eq!(
+        tenant.stats().refresh,
+        1,
+        "one refresh grant across three instances"
+    );
+    assert_eq!(tenant.revoked_refresh_families(), 0);
+}

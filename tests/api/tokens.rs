@@ -153,9 +153,8 @@ async fn a_refresh_the_tenant_refuses_ends_the_session_with_a_clear_page() {
     assert_eq!(app.session_rows().await, 0);
 }
 
-#[actix_web::test]
-async fn a_tenant_that_cannot_refresh_gives_a_503_and_keeps_the_session() {
-    crate::engine!();
+/// A login at the scripted IdP whose access token (30 s) is already inside the refresh margin.
+async fn hostile_login_with_an_expiring_token() -> (TestApp, hostile_idp::HostileIdp) {
     let (app, idp) =
         spawn_with_hostile_idp_and(&[("AUTH0_AUDIENCE", AUDIENCE), ("AUTH0_SCOPE", SCOPE)]).await;
     let login = hostile_idp::start(&app).await;
@@ -169,6 +168,13 @@ async fn a_tenant_that_cannot_refresh_gives_a_503_and_keeps_the_session() {
     })));
     let landed = hostile_idp::callback(&app, &login).await;
     assert_eq!(landed.status(), StatusCode::FOUND);
+    (app, idp)
+}
+
+#[actix_web::test]
+async fn a_tenant_that_cannot_refresh_gives_a_503_and_keeps_the_session() {
+    crate::engine!();
+    let (app, idp) = hostile_login_with_an_expiring_token().await;
     for outage in [
         TokenAnswer::Status(503, "<html>down</html>".into()),
         TokenAnswer::Status(
@@ -184,6 +190,21 @@ async fn a_tenant_that_cannot_refresh_gives_a_503_and_keeps_the_session() {
         assert!(!body.contains("opaque-refresh-token"));
         assert!(!app.is_anonymous().await, "the session is kept");
     }
+}
+
+#[actix_web::test]
+async fn a_refresh_the_tenants_actions_deny_ends_the_session() {
+    crate::engine!();
+    let (app, idp) = hostile_login_with_an_expiring_token().await;
+    idp.answer_token(TokenAnswer::Status(
+        403,
+        json!({ "error": "access_denied", "error_description": "blocked" }).to_string(),
+    ));
+    let response = app.get("/messages").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("Your session has ended"));
+    assert!(app.is_anonymous().await);
+    assert_eq!(app.session_rows().await, 0);
 }
 
 #[actix_web::test]
