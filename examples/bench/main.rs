@@ -14,7 +14,10 @@
 //! 3. `GET /profile` logged in (session check + profile, through the session cache);
 //! 4. full logins through the dev tenant over HTTP (login, authorize, form, callback, profile),
 //!    16 at a time, driven from this process with reqwest;
-//! 5. with a Postgres server (`TEST_POSTGRES_URL`, as the tests use; `.ci/postgres start`):
+//! 5. `GET /messages` logged in, on an app with `AUTH0_AUDIENCE`: the user's access token (kept
+//!    server-side, sealed) and two calls to the app's own API over HTTP, served by the same
+//!    process (its CPU includes them);
+//! 6. with a Postgres server (`TEST_POSTGRES_URL`, as the tests use; `.ci/postgres start`):
 //!    `GET /profile` on Postgres, and with Debian's nginx too, `GET /profile` through nginx (TLS)
 //!    in front of three instances on Postgres (`deploy/nginx.conf`).
 //!
@@ -145,6 +148,8 @@ async fn run(mode: &Mode) -> Result<(), String> {
 /// Where each app process listens, and the tenant they share.
 struct Setup {
     sqlite: std::net::SocketAddr,
+    /// The app with an API (`AUTH0_AUDIENCE`), for `/messages`.
+    api: std::net::SocketAddr,
     postgres: Option<(String, std::net::SocketAddr)>,
     behind_nginx: Option<(Vec<std::net::SocketAddr>, u16)>,
 }
@@ -168,13 +173,17 @@ async fn measure_all(
     }
     let setup = Setup {
         sqlite: free_addr(),
+        api: free_addr(),
         postgres: postgres.clone().map(|db| (db, free_addr())),
         behind_nginx: postgres
             .as_ref()
             .filter(|_| nginx_available)
             .map(|_| ((0..3).map(|_| free_addr()).collect(), free_addr().port())),
     };
-    let mut callbacks = vec![format!("http://{}/callback", setup.sqlite)];
+    let mut callbacks = vec![
+        format!("http://{}/callback", setup.sqlite),
+        format!("http://{}/callback", setup.api),
+    ];
     if let Some((_, addr)) = &setup.postgres {
         callbacks.push(format!("http://{addr}/callback"));
     }
@@ -187,8 +196,12 @@ async fn measure_all(
         .map_err(|e| format!("dev tenant: {e}"))?;
     let this = std::env::current_exe().map_err(|e| e.to_string())?;
     let key = server::session_key();
+    let start_with =
+        |addr: std::net::SocketAddr, callback: &Url, database: &str, extra: &[(&str, &str)]| {
+            Server::start(&this, work, addr, &tenant, callback, database, &key, extra)
+        };
     let start = |addr: std::net::SocketAddr, callback: &Url, database: &str| {
-        Server::start(&this, work, addr, &tenant, callback, database, &key)
+        start_with(addr, callback, database, &[])
     };
 
     let sqlite_url = format!("sqlite://{}", work.join("bench.db").display());
@@ -226,8 +239,31 @@ async fn measure_all(
     let peak_rss_kb = app.peak_rss_kb()?;
     app.stop();
 
+    // `/messages`: the same app with an API (AUTH0_AUDIENCE); each page calls the app's own API
+    // twice over HTTP with the user's access token, so its CPU includes serving those calls.
+    let api_db = format!("sqlite://{}", work.join("bench-api.db").display());
+    let mut api_app = start_with(
+        setup.api,
+        &callbacks[1],
+        &api_db,
+        &[("AUTH0_AUDIENCE", "https://api.example/messages")],
+    )?;
+    servers += 1;
+    let cookie = logins::login_cookie(&api_app.url).await?;
+    measures.push(
+        wrk::wrk(
+            mode,
+            "GET /messages (2 API calls)",
+            api_app.url.join("/messages").unwrap(),
+            Some(&cookie),
+            &[api_app.pid()],
+        )
+        .await?,
+    );
+    api_app.stop();
+
     if let Some((database, addr)) = &setup.postgres {
-        let mut app = start(*addr, &callbacks[1], database)?;
+        let mut app = start(*addr, &callbacks[2], database)?;
         servers += 1;
         let cookie = logins::login_cookie(&app.url).await?;
         let url = app.url.join("/profile").unwrap();

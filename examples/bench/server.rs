@@ -14,7 +14,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// The app on `addr`, a client of `tenant` with `callback`, on `database`.
+    /// The app on `addr`, a client of `tenant` with `callback`, on `database`, with `extra`
+    /// environment variables.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one setting of the app under test"
+    )]
     pub fn start(
         binary: &Path,
         work: &Path,
@@ -23,6 +28,7 @@ impl Server {
         callback: &Url,
         database: &str,
         session_key: &str,
+        extra: &[(&str, &str)],
     ) -> Result<Self, String> {
         let settings = tenant.tenant_settings();
         let mut child = Command::new(binary)
@@ -38,6 +44,7 @@ impl Server {
             .env("AUTH0_SECRET", settings.client_secret.expose())
             .env("AUTH0_CALLBACK_URL", callback.as_str())
             .env("SESSION_KEY", session_key)
+            .envs(extra.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -197,6 +197,15 @@ impl DevTenant {
         self.state.set_access_token_ttl(ttl);
     }
 
+    /// Makes refresh grants answer after `delay` (a slow tenant), so requests that refresh at
+    /// once overlap.
+    pub fn set_refresh_delay(&self, delay: std::time::Duration) {
+        self.state.refresh_delay_ms.store(
+            delay.as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
     /// Revokes every refresh token issued so far, as an administrator revoking a user's grants
     /// in the dashboard: the next refresh of each is `invalid_grant`.
     pub fn revoke_all_refresh_tokens(&self) {

@@ -76,6 +76,8 @@ pub(super) struct TenantState {
     pub(super) access_tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
     /// How long access tokens are good for (`DEV_TENANT_ACCESS_TOKEN_TTL`).
     access_token_ttl_secs: AtomicU64,
+    /// How long a refresh grant takes to answer (a slow tenant), in milliseconds.
+    pub(super) refresh_delay_ms: AtomicU64,
     /// Refresh tokens, by value; each belongs to a family (one login's chain of rotations).
     pub(super) refresh_tokens: Mutex<RefreshTokens>,
     /// `/userinfo` calls per user in the current minute: (when the minute started, calls).
@@ -108,6 +110,7 @@ impl TenantState {
             client_id: format!("dev-{}", random_token(12)),
             client_secret: random_token(32),
             access_token_ttl_secs: AtomicU64::new(registration.access_token_ttl.as_secs()),
+            refresh_delay_ms: AtomicU64::new(0),
             registration,
             discovery: discovery.to_string(),
             jwks: serde_json::to_string(&key.jwks).expect("a key set serialises"),
@@ -350,6 +353,28 @@ pub(super) fn random_token(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_refresh_token_revokes_its_family() {
+        let issuer = Url::parse("http://127.0.0.1:1/").unwrap();
+        let mut tokens = RefreshTokens::default();
+        let grant = |family: &str| RefreshGrant {
+            family: family.into(),
+            user: DevUser::from_email(&issuer, "a@example.com"),
+            audience: None,
+            scope: "openid offline_access".into(),
+            used: false,
+        };
+        let first = tokens.issue(grant("f"));
+        let other_family = tokens.issue(grant("g"));
+        assert!(tokens.exchange(&first).is_ok());
+        let second = tokens.issue(grant("f"));
+        // The retired token again: refused, and the family's newest token with it.
+        assert!(tokens.exchange(&first).is_err());
+        assert!(tokens.exchange(&second).is_err());
+        assert!(tokens.exchange(&other_family).is_ok(), "other logins go on");
+        assert!(tokens.exchange("made-up").is_err());
+    }
 
     #[test]
     fn the_same_email_is_the_same_user_whatever_its_case() {

@@ -70,7 +70,13 @@ pub(super) async fn token(
     match form.grant_type.as_deref() {
         Some("authorization_code") => {}
         Some("client_credentials") => return client_credentials(&tenant, &form),
-        Some("refresh_token") => return refresh(&tenant, &form),
+        Some("refresh_token") => {
+            let delay = tenant.refresh_delay_ms.load(Ordering::Relaxed);
+            if delay > 0 {
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+            }
+            return refresh(&tenant, &form);
+        }
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,

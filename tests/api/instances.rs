@@ -332,6 +332,9 @@ async fn three_instances_refreshing_one_sessions_token_at_once_make_one_refresh_
     let done = apps[0].login_in(&browser, "shared@example.com", None).await;
     assert_eq!(done.status(), StatusCode::FOUND);
     tenant.set_access_token_ttl(Duration::from_secs(3600));
+    // A slow refresh, so the instances' requests overlap it: without the row lock each would
+    // refresh with the same token, and the second use would revoke the family.
+    tenant.set_refresh_delay(Duration::from_millis(300));
     // Seven requests at each instance at once, one session: the row lock lets one instance
     // refresh, and the others read the tokens it stored.
     let browser = &browser;
