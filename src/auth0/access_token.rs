@@ -27,6 +27,11 @@ use super::{Auth0, TokenUpdate};
 
 /// An access token is refreshed when it has less than this left (seconds).
 pub const REFRESH_MARGIN_SECS: i64 = 60;
+/// Refreshes in flight at once in this process. A refresh may hold a database connection (the
+/// token row's lock) while the tenant answers: a slow tenant must not take the whole pool.
+pub const MAX_CONCURRENT_REFRESHES: usize = 4;
+/// How long a request waits for one of those slots before answering 503.
+const REFRESH_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A valid access token of the logged-in user, for `AUTH0_AUDIENCE`.
 #[derive(Clone)]
@@ -63,13 +68,24 @@ fn is_fresh(tokens: &TokenSet) -> bool {
     tokens.expires_at - now() > REFRESH_MARGIN_SECS
 }
 
-/// One lock per session being refreshed in this process.
-#[derive(Default)]
-pub(crate) struct RefreshLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+/// One lock per session being refreshed in this process, and a bound on refreshes in flight.
+pub(crate) struct RefreshLocks {
+    sessions: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    slots: tokio::sync::Semaphore,
+}
+
+impl Default for RefreshLocks {
+    fn default() -> Self {
+        Self {
+            sessions: Mutex::default(),
+            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_REFRESHES),
+        }
+    }
+}
 
 impl RefreshLocks {
     pub(crate) fn for_session(&self, session_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.0.lock().expect("lock poisoned");
+        let mut locks = self.sessions.lock().expect("lock poisoned");
         if let Some(lock) = locks.get(session_id).and_then(Weak::upgrade) {
             return lock;
         }
@@ -129,6 +145,10 @@ async fn access_token(auth0: &Auth0, session_id: &str) -> Result<Option<AccessTo
     }
     let lock = auth0.refreshing().for_session(session_id);
     let _one_at_a_time = lock.lock().await;
+    let _slot = tokio::time::timeout(REFRESH_SLOT_WAIT, auth0.refreshing().slots.acquire())
+        .await
+        .map_err(|_| Auth0Error::TokensUnavailable("too many refreshes in flight".into()))?
+        .expect("the semaphore is never closed");
     let update: TokenUpdate<'_> = Box::new(move |current| {
         Box::pin(async move {
             let current = current

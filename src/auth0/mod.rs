@@ -90,7 +90,7 @@ use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 
-pub use access_token::AccessToken;
+pub use access_token::{AccessToken, MAX_CONCURRENT_REFRESHES, REFRESH_MARGIN_SECS};
 pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend, TokenUpdate};
 pub use bearer::{BearerError, BearerUser};
 use client::Auth0Client;

@@ -71,6 +71,7 @@ pub(super) async fn token(
         Some("authorization_code") => {}
         Some("client_credentials") => return client_credentials(&tenant, &form),
         Some("refresh_token") => {
+            tenant.counters.refresh.fetch_add(1, Ordering::Relaxed);
             let delay = tenant.refresh_delay_ms.load(Ordering::Relaxed);
             if delay > 0 {
                 actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -172,7 +173,6 @@ pub(super) async fn token(
 /// The refresh token grant (RFC 6749 §6) with rotation: a new access token and a new refresh
 /// token; the one presented is retired, and presenting a retired one revokes its family.
 fn refresh(tenant: &TenantState, form: &TokenRequest) -> HttpResponse {
-    tenant.counters.refresh.fetch_add(1, Ordering::Relaxed);
     let mut tokens = tenant.refresh_tokens.lock().expect("lock");
     let grant = match tokens.exchange(form.refresh_token.as_deref().unwrap_or_default()) {
         Ok(grant) => grant,

@@ -244,3 +244,41 @@ async fn spawn_app_with_tenant_limited() -> (TestApp, DevTenant) {
     })
     .await
 }
+
+#[actix_web::test]
+async fn a_slow_tenant_refreshing_many_sessions_leaves_the_database_to_the_other_pages() {
+    crate::engine!();
+    let (app, tenant) = spawn().await;
+    tenant.set_access_token_ttl(Duration::from_secs(30));
+    let mut browsers = Vec::new();
+    for i in 0..10 {
+        let browser = Browser::new();
+        log_in(&app, &browser, &format!("slow{i}@example.com"), false).await;
+        browsers.push(browser);
+    }
+    // Each refresh takes 6 s: on Postgres it holds the token row's lock, and a connection.
+    tenant.set_refresh_delay(Duration::from_secs(6));
+    let refreshing = futures_util::future::join_all(browsers.iter().map(|b| messages(&app, b)));
+    let meanwhile = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while tenant.stats().refresh < auth0_actix::auth0::MAX_CONCURRENT_REFRESHES as u64 {
+            assert!(std::time::Instant::now() < deadline, "the refreshes started");
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        // While those wait on the tenant, pages that need the database still get it at once.
+        let started = std::time::Instant::now();
+        let health = app.get("/healthz").await;
+        let login = Browser::new();
+        log_in(&app, &login, "bystander@example.com", false).await;
+        (health.status(), started.elapsed())
+    };
+    let (answers, (health, took)) = futures_util::future::join(refreshing, meanwhile).await;
+    assert_eq!(health, StatusCode::OK);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    for (status, body) in answers {
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}: {body}"
+        );
+    }
+}
