@@ -7,11 +7,17 @@
 //! - `redirect.rs`, `transaction.rs`: where a login may return to, and a login in flight;
 //! - `session.rs`, `revoked.rs`: the module's keys in the session, lifetimes, logouts seen here;
 //! - `http.rs`: the HTTP client to the tenant (no redirects, timeouts, capped bodies);
-//! - `client.rs`: the OpenID Connect relying party (discovery, code + PKCE, ID token, userinfo);
+//! - `jwk.rs`: the tenant's signing keys, RS256 verified by ring;
+//! - `client.rs`: the OpenID Connect relying party (discovery, code + PKCE, ID token, userinfo,
+//!   refresh, revocation, access-token checks);
 //! - `claims.rs`: the ID token and userinfo claims, the checks left to us, the profile made of them;
 //! - `handlers.rs`: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
 //! - `error.rs`: why a login failed (status, safe message, logged cause);
 //! - `extractor.rs`: [`AuthUser`] and [`MaybeUser`] for your handlers;
+//! - `tokens.rs`, `access_token.rs`: the login's tokens, sealed and kept by the backend, and
+//!   [`AccessToken`] for handlers that call an API as the user (refreshed once under load);
+//! - `bearer.rs`: [`BearerUser`], for the app's own API: access tokens checked as a resource
+//!   server must;
 //! - `context.rs`: [`Auth0Context`], what page templates need (never the client secret);
 //! - `lock.rs`: [`LockWidget`], the embedded Lock widget with a server-side transaction;
 //! - `backend.rs`: [`Auth0Backend`], the one seam: what your app does with a user who logged in.

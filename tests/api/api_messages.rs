@@ -84,6 +84,13 @@ fn signed_with(tenant: &Url, change: impl FnOnce(&mut Value)) -> String {
     jwt(&header(), &c, Signer::Rsa(keys::signing_key()))
 }
 
+/// The good claims under a header with one change, signed with the tenant's own key.
+fn with_header(tenant: &Url, change: impl FnOnce(&mut Value)) -> String {
+    let mut h = header();
+    change(&mut h);
+    jwt(&h, &claims(tenant), Signer::Rsa(keys::signing_key()))
+}
+
 #[track_caller]
 fn assert_invalid_token(response: &reqwest::Response) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -159,13 +166,7 @@ async fn a_token_minted_here_like_the_tenants_is_accepted_and_the_scheme_is_case
             .status(),
         StatusCode::OK
     );
-    let mut at_jwt = header();
-    at_jwt["typ"] = json!("at+jwt");
-    let token = jwt(
-        &at_jwt,
-        &claims(tenant.issuer()),
-        Signer::Rsa(keys::signing_key()),
-    );
+    let token = with_header(tenant.issuer(), |h| h["typ"] = json!("at+jwt"));
     assert_eq!(
         bearer(&app, "/api/messages/protected", &token)
             .await
@@ -239,13 +240,7 @@ async fn a_token_not_yet_valid_is_refused() {
 #[actix_web::test]
 async fn a_token_with_an_unknown_key_id_is_refused() {
     let (app, tenant) = spawn().await;
-    let mut header = header();
-    header["kid"] = json!("no-such-key");
-    let token = jwt(
-        &header,
-        &claims(tenant.issuer()),
-        Signer::Rsa(keys::signing_key()),
-    );
+    let token = with_header(tenant.issuer(), |h| h["kid"] = json!("no-such-key"));
     assert_invalid_token(&bearer(&app, "/api/messages/protected", &token).await);
 }
 
@@ -277,13 +272,7 @@ async fn an_id_token_is_not_an_access_token() {
 async fn a_token_of_another_type_is_refused() {
     let (app, tenant) = spawn().await;
     for typ in [json!("logout+jwt"), Value::Null] {
-        let mut header = header();
-        header["typ"] = typ;
-        let token = jwt(
-            &header,
-            &claims(tenant.issuer()),
-            Signer::Rsa(keys::signing_key()),
-        );
+        let token = with_header(tenant.issuer(), |h| h["typ"] = typ);
         assert_invalid_token(&bearer(&app, "/api/messages/protected", &token).await);
     }
 }
