@@ -298,3 +298,82 @@ async fn a_token_anywhere_but_the_authorization_header_is_ignored() {
         .unwrap();
     assert_eq!(in_form.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// A refresh token from the tenant's code flow, driven here as the client (no app between).
+async fn refresh_token_from(tenant: &DevTenant, app: &TestApp) -> String {
+    let browser = crate::support::browser::Browser::new();
+    let callback = tenant.registration().callback_urls[0].clone();
+    let mut authorize = tenant.issuer().join("authorize").unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", &app.client_id)
+        .append_pair("redirect_uri", callback.as_str())
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid offline_access")
+        .append_pair("audience", AUDIENCE)
+        .append_pair("state", "s");
+    let back = browser
+        .submit_tenant_form(&authorize, "rt@example.com", "pw")
+        .await;
+    let code = crate::support::browser::query_param(&back, "code").expect("a code");
+    let answer = grant(
+        app,
+        tenant,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", callback.as_str()),
+        ],
+    )
+    .await;
+    answer["refresh_token"]
+        .as_str()
+        .expect("offline_access gives one")
+        .to_owned()
+}
+
+/// A grant at the tenant's token endpoint, as the app's client; the JSON answer.
+async fn grant(app: &TestApp, tenant: &DevTenant, fields: &[(&str, &str)]) -> Value {
+    let mut form = vec![
+        ("client_id", app.client_id.as_str()),
+        ("client_secret", app.client_secret.as_str()),
+    ];
+    form.extend_from_slice(fields);
+    reqwest::Client::new()
+        .post(tenant.issuer().join("oauth/token").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_dev_tenant_rotates_refresh_tokens_and_a_reused_one_revokes_its_family() {
+    let (app, tenant) = spawn().await;
+    let first = refresh_token_from(&tenant, &app).await;
+    let refresh = |token: String| {
+        let (app, tenant) = (&app, &tenant);
+        async move {
+            grant(
+                app,
+                tenant,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let rotated = refresh(first.clone()).await;
+    let second = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first, "rotation: a new refresh token");
+    // The access token is a JWT for the API that the API accepts.
+    let access = rotated["access_token"].as_str().unwrap();
+    let response = bearer(&app, "/api/messages/protected", access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // The retired token again: refused, and the whole family with it.
+    assert_eq!(refresh(first).await["error"], "invalid_grant");
+    assert_eq!(refresh(second).await["error"], "invalid_grant");
+    assert_eq!(tenant.revoked_refresh_families(), 1);
+}
