@@ -19,12 +19,12 @@ use openidconnect::core::{
     CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
-    EmptyAdditionalProviderMetadata, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenFields, IssuerUrl, JsonWebKey, JsonWebKeySet, JsonWebKeySetUrl,
-    JsonWebKeyUse, Nonce, OAuth2TokenResponse, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    RefreshToken, RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
-    StandardTokenResponse, TokenResponse, UserInfoError,
+    AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, JsonWebKey,
+    JsonWebKeySet, JsonWebKeySetUrl, JsonWebKeyUse, Nonce, OAuth2TokenResponse, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    UserInfoError,
 };
 use url::Url;
 
@@ -35,7 +35,7 @@ use super::claims::{
 use super::error::{log_line, Auth0Error, UpstreamError};
 use super::http::{HttpClient, HttpError};
 use super::jwk::Jwk;
-use super::settings::Auth0Settings;
+use super::settings::{Auth0Settings, LogoutMode};
 use super::tokens::TokenSet;
 use super::transaction::PendingLogin;
 use super::user::Auth0Profile;
@@ -77,9 +77,17 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
+/// What the discovery document says beyond openidconnect's model: where RP-Initiated Logout goes.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+struct LogoutMetadata {
+    #[serde(default)]
+    end_session_endpoint: Option<Url>,
+}
+impl openidconnect::AdditionalProviderMetadata for LogoutMetadata {}
+
 /// The discovery document, with the key set as [`Jwk`]s (RS256 checked by ring).
 type Metadata = ProviderMetadata<
-    EmptyAdditionalProviderMetadata,
+    LogoutMetadata,
     CoreAuthDisplay,
     CoreClientAuthMethod,
     CoreClaimName,
@@ -96,6 +104,8 @@ type Metadata = ProviderMetadata<
 /// What discovery found, with the key set as last fetched.
 struct Provider {
     client: OidcClient,
+    /// `end_session_endpoint`, when discovery lists one.
+    end_session: Option<Url>,
     jwks_url: JsonWebKeySetUrl,
     jwks: JsonWebKeySet<Jwk>,
 }
@@ -168,7 +178,7 @@ impl Auth0Client {
         &self,
         login: &PendingLogin,
         code: String,
-    ) -> Result<(Auth0Profile, Option<TokenSet>), Auth0Error> {
+    ) -> Result<FinishedLogin, Auth0Error> {
         let provider = self.provider().await?;
         let http = |request| self.http.execute(request);
         let token = provider
@@ -211,7 +221,19 @@ impl Auth0Client {
             scope: granted_scope(token.scopes(), &self.settings.scope),
             refresh_token: token.refresh_token().map(|t| t.secret().clone()),
         });
-        Ok((profile_from(&claims, &userinfo)?, tokens))
+        let sid = claims
+            .additional_claims()
+            .other
+            .get("sid")
+            .and_then(|sid| sid.as_str())
+            // It rides in the session cookie: a bounded, plain value or nothing.
+            .filter(|sid| sid.len() <= 128 && sid.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned);
+        Ok(FinishedLogin {
+            profile: profile_from(&claims, &userinfo)?,
+            tokens,
+            sid,
+        })
     }
 
     /// Exchanges a refresh token for new tokens (RFC 6749 §6). With rotation the answer has a new
@@ -257,6 +279,24 @@ impl Auth0Client {
                     .map_or_else(|| refresh_token.to_owned(), |t| t.secret().clone()),
             ),
         })
+    }
+
+    /// Where `POST /logout` sends the browser (`AUTH0_LOGOUT`): RP-Initiated Logout at the
+    /// discovered `end_session_endpoint` (auto, or always with `oidc`: then Auth0's
+    /// `/oidc/logout` if discovery named none), else Auth0's `/v2/logout`. It never waits on the
+    /// network: before discovery has succeeded, `auto` means `/v2/logout`.
+    pub(crate) fn logout_url(&self, sid: Option<&str>) -> Url {
+        let settings = &self.settings;
+        let discovered = self.cached().and_then(|p| p.end_session.clone());
+        let endpoint = match (settings.logout.mode, discovered) {
+            (LogoutMode::V2, _) | (LogoutMode::Auto, None) => return settings.logout_url(),
+            (_, Some(endpoint)) => endpoint,
+            (LogoutMode::Oidc, None) => settings
+                .issuer
+                .join("oidc/logout")
+                .expect("issuer is a base URL"),
+        };
+        settings.oidc_logout_url(&endpoint, sid)
     }
 
     /// Revokes a refresh token at the tenant (`/oauth/revoke`, RFC 7009), so a copy of it is
@@ -489,6 +529,11 @@ impl Auth0Client {
             .map_err(|e| unavailable("discovery", e))?;
         let jwks_url = metadata.jwks_uri().clone();
         let jwks = metadata.jwks().clone();
+        let end_session = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+            .filter(|url| matches!(url.scheme(), "https" | "http"));
         let redirect = RedirectUrl::from_url(self.settings.callback_url.clone());
         let client = OidcClient::from_provider_metadata(
             metadata,
@@ -503,6 +548,7 @@ impl Auth0Client {
         tracing::info!(issuer = %self.settings.issuer, "auth0: discovery done");
         Ok(Provider {
             client,
+            end_session,
             jwks_url,
             jwks,
         })
@@ -533,12 +579,21 @@ impl Auth0Client {
         tracing::info!("auth0: key set refetched for an unknown key id");
         let fresh = Arc::new(Provider {
             client: current.client.clone(),
+            end_session: current.end_session.clone(),
             jwks_url: current.jwks_url.clone(),
             jwks,
         });
         *self.provider.write().expect("lock poisoned") = Some(fresh.clone());
         Ok(Some(fresh))
     }
+}
+
+/// What a login brought back: the profile, the tokens (with `AUTH0_AUDIENCE`), and the ID
+/// token's `sid` (the tenant's session, for logout).
+pub(crate) struct FinishedLogin {
+    pub(crate) profile: Auth0Profile,
+    pub(crate) tokens: Option<TokenSet>,
+    pub(crate) sid: Option<String>,
 }
 
 /// Why a refresh did not give new tokens.

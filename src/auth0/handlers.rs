@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use super::client::FinishedLogin;
 use super::error::{log_line, printable, Auth0Error};
 use super::extractor::{end_session, AuthUser};
 use super::redirect::local_path;
@@ -88,7 +89,11 @@ async fn finish_callback(
         .filter(|c| !c.is_empty())
         .ok_or(Auth0Error::MissingCode)?;
 
-    let (profile, tokens) = auth0.client().finish_login(&login, code).await?;
+    let FinishedLogin {
+        profile,
+        tokens,
+        sid,
+    } = auth0.client().finish_login(&login, code).await?;
     let session_id = openidconnect::CsrfToken::new_random_len(32).into_secret();
     let id = auth0
         .backend()
@@ -112,6 +117,7 @@ async fn finish_callback(
             sub: profile.sub.clone(),
             session_id,
         },
+        sid,
         auth0.settings(),
     )?;
     tracing::info!(sub = %printable(&profile.sub), "auth0: logged in");
@@ -148,16 +154,20 @@ pub async fn logout(
         return Err(Auth0Error::Csrf);
     }
     // Only a live session of this tenant is ended at the backend (once); any session is purged.
-    if let Some(logged_in) = auth.logged_in() {
+    let logged_in = auth.logged_in();
+    if let Some(logged_in) = &logged_in {
         let settings = auth0.settings();
         let now = now();
         if logged_in.is_for(settings) && !logged_in.is_expired(now, &settings.session) {
             revoke_refresh_token(&auth0, &logged_in.user.session_id).await;
-            end_session(&auth0, &logged_in, now, "logged out").await;
+            end_session(&auth0, logged_in, now, "logged out").await;
         }
     }
     auth.log_out();
-    Ok(redirect(auth0.settings().logout_url().as_str()))
+    let sid = logged_in
+        .filter(|l| l.is_for(auth0.settings()))
+        .and_then(|l| l.sid);
+    Ok(redirect(auth0.client().logout_url(sid.as_deref()).as_str()))
 }
 
 /// Revokes the session's refresh token at the tenant, if it has one, before its row goes: a

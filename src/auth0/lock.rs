@@ -248,6 +248,7 @@ mod tests {
                 audience: Some("https://api.example/<x>".into()),
                 lock_url: DEFAULT_LOCK_URL.into(),
                 session: SessionLifetime::DEFAULT,
+                logout: Default::default(),
             },
             None,
         )

@@ -34,6 +34,9 @@ pub struct LoggedIn {
     pub iss: String,
     /// The client the login was for, likewise.
     pub aud: String,
+    /// The ID token's `sid`: the tenant's session, named in RP-Initiated Logout's `logout_hint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl LoggedIn {
@@ -91,6 +94,7 @@ impl AuthSession<'_> {
     pub fn log_in(
         &self,
         user: AuthUser,
+        sid: Option<String>,
         settings: &Auth0Settings,
     ) -> Result<(), SessionInsertError> {
         self.0.renew();
@@ -101,6 +105,7 @@ impl AuthSession<'_> {
             seen_at: now,
             iss: settings.issuer.to_string(),
             aud: settings.client_id.clone(),
+            sid,
         };
         self.0.insert(USER, logged_in)?;
         let csrf = openidconnect::CsrfToken::new_random().into_secret();

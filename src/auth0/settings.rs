@@ -48,6 +48,59 @@ pub struct Auth0Settings {
     pub lock_url: String,
     /// How long a login lasts (absolute and idle limits).
     pub session: SessionLifetime,
+    /// Where `POST /logout` sends the browser (`AUTH0_LOGOUT`, `AUTH0_FEDERATED_LOGOUT`).
+    pub logout: LogoutSettings,
+}
+
+/// Which logout `POST /logout` uses at the tenant (`AUTH0_LOGOUT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogoutMode {
+    /// OpenID Connect RP-Initiated Logout when discovery lists `end_session_endpoint` (Auth0 does
+    /// with "RP-Initiated Logout End Session Endpoint Discovery" on), else `/v2/logout`.
+    #[default]
+    Auto,
+    /// RP-Initiated Logout 1.0 always (the discovered endpoint, else Auth0's `/oidc/logout`).
+    Oidc,
+    /// Auth0's `/v2/logout` always.
+    V2,
+}
+
+/// How the app logs out at the tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogoutSettings {
+    /// `AUTH0_LOGOUT`: `oidc`, `v2` or `auto` (default).
+    pub mode: LogoutMode,
+    /// `AUTH0_FEDERATED_LOGOUT=true`: also end the session at the upstream identity provider
+    /// (Auth0's `federated`).
+    pub federated: bool,
+}
+
+impl LogoutSettings {
+    /// Reads `AUTH0_LOGOUT` and `AUTH0_FEDERATED_LOGOUT`.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match non_empty(lookup, "AUTH0_LOGOUT").as_deref() {
+            None | Some("auto") => LogoutMode::Auto,
+            Some("oidc") => LogoutMode::Oidc,
+            Some("v2") => LogoutMode::V2,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "AUTH0_LOGOUT",
+                    format!("expects `auto`, `oidc` or `v2`, got `{other}`"),
+                ))
+            }
+        };
+        let federated = match non_empty(lookup, "AUTH0_FEDERATED_LOGOUT").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "AUTH0_FEDERATED_LOGOUT",
+                    format!("expects `true` or `false`, got `{other}`"),
+                ))
+            }
+        };
+        Ok(Self { mode, federated })
+    }
 }
 
 /// The `AUTH0_*` values that may be set whatever the tenant: callback, success URL, scope and
@@ -66,6 +119,8 @@ pub struct AppSettings {
     pub lock_url: String,
     /// `SESSION_ABSOLUTE_DURATION` and `SESSION_ROLLING_DURATION`.
     pub session: SessionLifetime,
+    /// `AUTH0_LOGOUT` and `AUTH0_FEDERATED_LOGOUT`.
+    pub logout: LogoutSettings,
 }
 
 /// A real tenant's identity: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_SECRET`.
@@ -109,6 +164,7 @@ impl Auth0Settings {
             login_max_age: DEFAULT_LOGIN_MAX_AGE,
             lock_url: app.lock_url,
             session: app.session,
+            logout: app.logout,
         })
     }
 
@@ -138,6 +194,26 @@ impl Auth0Settings {
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("returnTo", self.home_url().as_str());
+        if self.logout.federated {
+            url.query_pairs_mut().append_key_only("federated");
+        }
+        url
+    }
+
+    /// An OpenID Connect RP-Initiated Logout 1.0 request to `endpoint`: the client, where to come
+    /// back (an Allowed Logout URL), and `logout_hint` with the session's `sid` when the ID token
+    /// had one. <https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout>
+    pub fn oidc_logout_url(&self, endpoint: &Url, sid: Option<&str>) -> Url {
+        let mut url = endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair("post_logout_redirect_uri", self.home_url().as_str());
+        if let Some(sid) = sid {
+            url.query_pairs_mut().append_pair("logout_hint", sid);
+        }
+        if self.logout.federated {
+            url.query_pairs_mut().append_key_only("federated");
+        }
         url
     }
 }
@@ -266,6 +342,7 @@ impl AppSettings {
             audience,
             lock_url,
             session,
+            logout: LogoutSettings::from_lookup(lookup)?,
         })
     }
 
@@ -309,6 +386,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn auth0_logout_and_federated_logout_take_only_their_words() {
+        let read = |vars: &'static [(&'static str, &'static str)]| {
+            LogoutSettings::from_lookup(&|name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        assert_eq!(read(&[]).unwrap(), LogoutSettings::default());
+        let oidc = read(&[("AUTH0_LOGOUT", "oidc"), ("AUTH0_FEDERATED_LOGOUT", "true")]).unwrap();
+        assert_eq!((oidc.mode, oidc.federated), (LogoutMode::Oidc, true));
+        assert_eq!(
+            read(&[("AUTH0_LOGOUT", "v2")]).unwrap().mode,
+            LogoutMode::V2
+        );
+        assert_eq!(
+            read(&[("AUTH0_LOGOUT", "rp")]).unwrap_err().variable,
+            "AUTH0_LOGOUT"
+        );
+        assert_eq!(
+            read(&[("AUTH0_FEDERATED_LOGOUT", "yes")])
+                .unwrap_err()
+                .variable,
+            "AUTH0_FEDERATED_LOGOUT"
+        );
+    }
+
+    #[test]
     fn the_logout_url_names_the_client_and_the_home_page() {
         let settings = Auth0Settings::new(
             TenantSettings {
@@ -324,6 +429,7 @@ mod tests {
                 audience: None,
                 lock_url: DEFAULT_LOCK_URL.into(),
                 session: SessionLifetime::DEFAULT,
+                logout: Default::default(),
             },
             None,
         )

@@ -250,6 +250,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth/revoke", web::post().to(token::revoke))
     .route("/userinfo", web::get().to(token::userinfo))
     .route("/v2/logout", web::get().to(pages::logout))
+    .route("/oidc/logout", web::get().to(pages::oidc_logout))
     .route(
         "/client/{client_file}",
         web::get().to(lock::client_settings),

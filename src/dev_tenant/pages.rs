@@ -43,6 +43,51 @@ pub(super) async fn logout(
     }
 }
 
+#[derive(Deserialize)]
+pub(super) struct OidcLogoutQuery {
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// `/oidc/logout`, OpenID Connect RP-Initiated Logout 1.0 as Auth0 serves it: the client must be
+/// this tenant's, and `post_logout_redirect_uri` one of its Allowed Logout URLs; `state` comes
+/// back. (`logout_hint` and `federated` are accepted: there is one session and no upstream.)
+pub(super) async fn oidc_logout(
+    tenant: web::Data<TenantState>,
+    query: web::Query<OidcLogoutQuery>,
+) -> HttpResponse {
+    if query
+        .client_id
+        .as_deref()
+        .is_some_and(|id| id != tenant.client_id)
+    {
+        return page_error(
+            StatusCode::BAD_REQUEST,
+            "Unknown client",
+            "No application with this client_id is registered with this tenant.",
+        );
+    }
+    match query.post_logout_redirect_uri.as_deref().map(Url::parse) {
+        None => page_error(
+            StatusCode::OK,
+            "Logged out",
+            "You are logged out of the local dev tenant.",
+        ),
+        Some(Ok(mut url)) if tenant.registration.logout_urls.contains(&url) => {
+            if let Some(state) = &query.state {
+                url.query_pairs_mut().append_pair("state", state);
+            }
+            redirect(url.as_str())
+        }
+        Some(_) => page_error(
+            StatusCode::BAD_REQUEST,
+            "Logout URL not allowed",
+            "post_logout_redirect_uri must be one of the application's Allowed Logout URLs.",
+        ),
+    }
+}
+
 /// `/dev/stats`: request counts, for benchmarks (discovery and keys once per app process).
 pub(super) async fn stats(tenant: web::Data<TenantState>) -> HttpResponse {
     HttpResponse::Ok().json(tenant.counters.snapshot())

@@ -95,6 +95,7 @@ impl TenantState {
             "authorization_endpoint": endpoint("authorize"),
             "token_endpoint": endpoint("oauth/token"),
             "userinfo_endpoint": endpoint("userinfo"),
+            "end_session_endpoint": endpoint("oidc/logout"),
             "jwks_uri": endpoint(".well-known/jwks.json"),
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "response_types_supported": ["code"],

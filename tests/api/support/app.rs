@@ -207,6 +207,7 @@ pub async fn dev_tenant_for(
         audience: None,
         lock_url: DEFAULT_LOCK_URL.into(),
         session: SessionLifetime::DEFAULT,
+        logout: Default::default(),
     };
     let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
     (home, tenant, settings)
