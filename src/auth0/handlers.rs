@@ -111,6 +111,16 @@ async fn finish_callback(
             tracing::warn!("auth0: the backend keeps no tokens; AccessToken will find none");
         }
     }
+    // A login in a browser that was logged in ends the session it replaces: a copy of the old
+    // cookie must not outlive it here, nor its refresh token at the tenant.
+    if let Some(previous) = auth.logged_in() {
+        let settings = auth0.settings();
+        let now = now();
+        if previous.is_for(settings) && !previous.is_expired(now, &settings.session) {
+            revoke_refresh_token(&auth0, &previous.user.session_id).await;
+            end_session(&auth0, &previous, now, "replaced by a new login").await;
+        }
+    }
     auth.log_in(
         AuthUser {
             id,

@@ -40,6 +40,23 @@ async fn logout_revokes_a_copied_session_cookie() {
 }
 
 #[actix_web::test]
+async fn a_new_login_in_the_same_browser_ends_the_session_it_replaces() {
+    crate::engine!();
+    let app = spawn_app().await;
+    let first = app.login_as("ada@example.com").await;
+    let copied = session_cookie_set_by(&first).unwrap();
+    let second = app.login_as("bob@example.com").await;
+    assert_eq!(second.status(), StatusCode::FOUND);
+    assert_eq!(
+        status_with_cookie(app.url("/profile"), &copied).await,
+        StatusCode::FOUND,
+        "the replaced session is over"
+    );
+    assert!(!app.is_anonymous().await, "the new one lives");
+    assert_eq!(app.session_rows().await, 1);
+}
+
+#[actix_web::test]
 async fn logging_out_one_browser_leaves_the_others_logged_in() {
     crate::engine!();
     let app = spawn_app().await;
