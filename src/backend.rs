@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
-use crate::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError, TokenUpdate};
+use crate::auth0::{
+    Auth0Backend, Auth0Profile, AuthUser, BackendError, LogoutTarget, NewSession, TokenUpdate,
+};
 use crate::db::{Database, SessionCache};
 
 /// The app's [`Auth0Backend`]: a login upserts the profile row (its id is the user id) and
@@ -33,18 +35,18 @@ impl Auth0Backend for DatabaseBackend {
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
-        session_id: &'a str,
+        session: &'a NewSession,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(async move {
             let ticket = self.sessions.ticket();
             let (stored, expires_at) = self
                 .db
-                .record_login(profile, session_id, self.lifetime)
+                .record_login(profile, session, self.lifetime)
                 .await?;
             let id = stored.id.to_string();
             // The page after a login (usually /profile) is served from the cache.
             self.sessions
-                .store(ticket, session_id, Arc::new(stored), expires_at);
+                .store(ticket, &session.id, Arc::new(stored), expires_at);
             Ok(id)
         })
     }
@@ -61,6 +63,45 @@ impl Auth0Backend for DatabaseBackend {
             self.db.end_session(&user.session_id).await?;
             self.sessions.forget(&user.session_id);
             Ok(())
+        })
+    }
+
+    fn session_seen<'a>(
+        &'a self,
+        user: &'a AuthUser,
+        at: i64,
+    ) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move { Ok(self.db.touch_session(&user.session_id, at).await?) })
+    }
+
+    fn sessions_to_log_out<'a>(
+        &'a self,
+        target: &'a LogoutTarget<'a>,
+    ) -> LocalBoxFuture<'a, Result<Option<Vec<AuthUser>>, BackendError>> {
+        Box::pin(async move {
+            let named = self.db.sessions_named(target).await?;
+            let users = named
+                .into_iter()
+                .map(|s| AuthUser {
+                    id: s.profile_id.to_string(),
+                    sub: s.sub,
+                    session_id: s.id,
+                })
+                .collect();
+            Ok(Some(users))
+        })
+    }
+
+    fn remember_logout_token<'a>(
+        &'a self,
+        issuer: &'a str,
+        jti: &'a str,
+        until: i64,
+    ) -> LocalBoxFuture<'a, Result<Option<bool>, BackendError>> {
+        Box::pin(async move {
+            Ok(Some(
+                self.db.remember_logout_token(issuer, jti, until).await?,
+            ))
         })
     }
 

@@ -47,6 +47,8 @@ pub mod limits;
 pub mod monitoring;
 // Home, profile, logout confirmation and health pages.
 pub mod pages;
+// The "Signed-in sessions" section of /profile and its forms.
+pub mod sessions_page;
 // Builds and runs the application.
 pub mod startup;
 // Logging setup and the request log.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub use crate::db::{safe_picture, PLACEHOLDER_AVATAR};
 use crate::db::{Database, Profile, SessionCache};
 use crate::error::PageError;
+use crate::sessions_page::{self, SessionView, END_OTHER_SESSIONS_PATH, END_SESSION_PATH};
 
 /// Mounts the pages. The auth0 module mounts `/login`, the callback and `POST /logout`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -22,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/profile", web::get().to(profile))
         .route("/logout", web::get().to(logout_confirm))
         .route("/messages", web::get().to(messages))
-        .route("/healthz", web::get().to(healthz));
+        .route("/healthz", web::get().to(healthz))
+        .configure(sessions_page::configure);
 }
 
 /// A profile as pages show it: display name and a picture URL that is safe to put in `src`. It
@@ -79,6 +81,10 @@ struct ProfilePage<'a> {
     ctx: PageContext,
     title: &'static str,
     p: ProfileView<'a>,
+    /// The user's live sessions, this one marked.
+    sessions: Vec<SessionView>,
+    end_session_path: &'static str,
+    end_other_sessions_path: &'static str,
 }
 
 #[derive(Template)]
@@ -155,6 +161,9 @@ async fn profile(
             ctx,
             title: "Your profile",
             p: profile.as_ref().into(),
+            sessions: sessions_page::sessions_of(&db, &user).await?,
+            end_session_path: END_SESSION_PATH,
+            end_other_sessions_path: END_OTHER_SESSIONS_PATH,
         }),
         None => {
             // The session names a user the database no longer has: start over.

@@ -17,19 +17,46 @@ pub type TokenUpdate<'a> = Box<
     dyn FnOnce(Option<Vec<u8>>) -> LocalBoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> + 'a,
 >;
 
+/// A new login's session, as [`Auth0Backend::login`] gets it.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The random id the module made for this session (256 bits, URL-safe): the cookie names it.
+    pub id: String,
+    /// The tenant's session: the ID token's `sid` (at most 128 printable characters).
+    /// Back-channel logout names sessions by it.
+    pub sid: Option<String>,
+    /// The browser's `User-Agent` at login: printable, at most [`MAX_USER_AGENT`] characters.
+    pub user_agent: Option<String>,
+}
+
+/// The longest `User-Agent` kept with a session.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// The sessions a back-channel logout token names (`sub`, `sid`, or both: then those that match
+/// both), of users of `issuer`.
+#[derive(Debug, Clone, Copy)]
+pub struct LogoutTarget<'a> {
+    /// The tenant that logged the user in (the token's `iss`, checked to be this tenant's).
+    pub issuer: &'a str,
+    /// All of this user's sessions...
+    pub sub: Option<&'a str>,
+    /// ...or the ones whose ID token carried this `sid`.
+    pub sid: Option<&'a str>,
+}
+
 /// Called once per successful login, after the ID token and userinfo were validated.
 ///
 /// [`login`](Self::login) returns the id your app knows this user by: it is stored in the session
 /// and handed back by the [`AuthUser`] extractor. An error fails the login (503 page, no session).
 ///
-/// Each login also gets a random `session_id`. A backend that records it (as this app's SQLite
+/// Each login also gets a [`NewSession`] with a random id. A backend that records it (as this app's SQLite
 /// backend does) can revoke sessions server-side: [`session_is_active`](Self::session_is_active)
 /// is asked once per request that needs the user, and [`logout`](Self::logout) ends it, so a
 /// session cookie copied before logout is worthless after it. The defaults keep no record: the
 /// session then lives as long as its encrypted cookie.
 ///
 /// ```
-/// use auth0_actix::auth0::{Auth0Backend, Auth0Profile, BackendError};
+/// use auth0_actix::auth0::{Auth0Backend, Auth0Profile, BackendError, NewSession};
 /// use futures_util::future::LocalBoxFuture;
 ///
 /// /// Every Auth0 user is welcome and known by their `sub`.
@@ -39,7 +66,7 @@ pub type TokenUpdate<'a> = Box<
 ///     fn login<'a>(
 ///         &'a self,
 ///         profile: &'a Auth0Profile,
-///         _session_id: &'a str,
+///         _session: &'a NewSession,
 ///     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
 ///         Box::pin(async move { Ok(profile.sub.clone()) })
 ///     }
@@ -47,11 +74,11 @@ pub type TokenUpdate<'a> = Box<
 /// ```
 pub trait Auth0Backend: Send + Sync + 'static {
     /// Records a validated login and returns the app's id for this user.
-    /// `session_id` names this login's session (see [`session_is_active`](Self::session_is_active)).
+    /// `session.id` names this login's session (see [`session_is_active`](Self::session_is_active)).
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
-        session_id: &'a str,
+        session: &'a NewSession,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>>;
 
     /// Whether the session `user.session_id` is still live. Default: always.
@@ -65,6 +92,40 @@ pub trait Auth0Backend: Send + Sync + 'static {
     /// Ends the session `user.session_id`. Default: nothing to do.
     fn logout<'a>(&'a self, _user: &'a AuthUser) -> LocalBoxFuture<'a, Result<(), BackendError>> {
         Box::pin(ready(Ok(())))
+    }
+
+    /// The session `user.session_id` was used at `at` (Unix seconds). Called at most once a
+    /// minute per session (the granularity of its idle timeout), for a "last seen" time.
+    /// Default: nothing to do.
+    fn session_seen<'a>(
+        &'a self,
+        _user: &'a AuthUser,
+        _at: i64,
+    ) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(ready(Ok(())))
+    }
+
+    /// The live sessions a back-channel logout names, which the module then ends (each through
+    /// [`logout`](Self::logout), its refresh token revoked first). `None`: this backend keeps
+    /// no sessions to look up (the default), and back-channel logout answers 501.
+    fn sessions_to_log_out<'a>(
+        &'a self,
+        _target: &'a LogoutTarget<'a>,
+    ) -> LocalBoxFuture<'a, Result<Option<Vec<AuthUser>>, BackendError>> {
+        Box::pin(ready(Ok(None)))
+    }
+
+    /// Remembers a logout token's `jti` until `until` (Unix seconds): `Some(true)` the first
+    /// time, `Some(false)` for a replay. A backend shared by several instances should keep it
+    /// where they all see it (this app: a table). `None` (the default): the module remembers it
+    /// in this process only.
+    fn remember_logout_token<'a>(
+        &'a self,
+        _issuer: &'a str,
+        _jti: &'a str,
+        _until: i64,
+    ) -> LocalBoxFuture<'a, Result<Option<bool>, BackendError>> {
+        Box::pin(ready(Ok(None)))
     }
 
     /// Keeps a session's tokens, sealed by the module (a login with `AUTH0_AUDIENCE`); returns
@@ -128,7 +189,7 @@ where
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
-        _session_id: &'a str,
+        _session: &'a NewSession,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(ready((self.0)(profile)))
     }

@@ -28,6 +28,7 @@ use openidconnect::{
 };
 use url::Url;
 
+use super::backchannel::{is_logout_token_type, LogoutTokenClaims};
 use super::bearer::{is_access_token_type, AccessTokenClaims, BearerError, BearerUser};
 use super::claims::{
     check_extra_claims, profile_from, ExtraClaims, IdToken, IdTokenClaims, UserInfoClaims,
@@ -404,32 +405,82 @@ impl Auth0Client {
             .audience
             .as_deref()
             .ok_or(BearerError::NoAudience)?;
+        let claims: AccessTokenClaims = self
+            .verify_jwt(token, is_access_token_type, |validation| {
+                validation.validate_nbf = true;
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            })
+            .await
+            .map_err(|e| match e {
+                JwtError::Unavailable => BearerError::Unavailable,
+                JwtError::Invalid(reason) => BearerError::Invalid(reason),
+            })?;
+        if claims.is_id_token(&self.settings.client_id) {
+            return Err(BearerError::Invalid(
+                "an ID token is not an access token".into(),
+            ));
+        }
+        if claims.sub.trim().is_empty() {
+            return Err(BearerError::Invalid("empty `sub`".into()));
+        }
+        Ok(claims.into_user())
+    }
+
+    /// A back-channel logout token's claims, once its signature (RS256, a key the tenant
+    /// publishes), `typ` (absent, `JWT` or `logout+jwt`), `iss` and `aud` (this client) are
+    /// checked. The rest of OpenID Connect Back-Channel Logout 1.0 §2.6 is checked by the caller
+    /// (`backchannel.rs`).
+    pub(crate) async fn verify_logout_token(
+        &self,
+        token: &str,
+    ) -> Result<LogoutTokenClaims, JwtError> {
+        let client_id = self.settings.client_id.as_str();
+        self.verify_jwt(token, is_logout_token_type, |validation| {
+            validation.set_audience(&[client_id]);
+            // `exp` is checked when present (Auth0 sends it); `iat` bounds the token's age.
+            validation.set_required_spec_claims(&["iss", "aud"]);
+        })
+        .await
+    }
+
+    /// A JWT's claims, signed RS256 by a key in the tenant's key set (refetched once for an
+    /// unknown `kid`, with the same cooldown as ID tokens), from this issuer, with a `typ` that
+    /// `typ_ok` accepts and whatever else `validation` adds; `exp` (if present) and `nbf` with
+    /// the clock leeway. Only the header is read before the signature is checked.
+    async fn verify_jwt<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ_ok: fn(Option<&str>) -> bool,
+        validation: impl Fn(&mut jsonwebtoken::Validation),
+    ) -> Result<T, JwtError> {
         let provider = self.provider().await.map_err(|e| {
-            tracing::warn!(error = %super::error::log_line(&e), "api: no key set to check tokens");
-            BearerError::Unavailable
+            tracing::warn!(error = %super::error::log_line(&e), "auth0: no key set to check a token");
+            JwtError::Unavailable
         })?;
-        match self.check_access_token(&provider, token, audience) {
+        match self.check_jwt(&provider, token, typ_ok, &validation) {
             Err(IdTokenCheck::UnknownKey) => match self.refetch_keys(&provider).await {
-                Ok(Some(fresh)) => self.check_access_token(&fresh, token, audience),
+                Ok(Some(fresh)) => self.check_jwt(&fresh, token, typ_ok, &validation),
                 Ok(None) => Err(IdTokenCheck::UnknownKey),
-                Err(_) => return Err(BearerError::Unavailable),
+                Err(_) => return Err(JwtError::Unavailable),
             },
             other => other,
         }
         .map_err(|e| match e {
             IdTokenCheck::UnknownKey => {
-                BearerError::Invalid("signed with a key the tenant does not publish".into())
+                JwtError::Invalid("signed with a key the tenant does not publish".into())
             }
-            IdTokenCheck::Invalid(reason) => BearerError::Invalid(reason),
+            IdTokenCheck::Invalid(reason) => JwtError::Invalid(reason),
         })
     }
 
-    fn check_access_token(
+    fn check_jwt<T: serde::de::DeserializeOwned>(
         &self,
         provider: &Provider,
         token: &str,
-        audience: &str,
-    ) -> Result<BearerUser, IdTokenCheck> {
+        typ_ok: fn(Option<&str>) -> bool,
+        configure: &dyn Fn(&mut jsonwebtoken::Validation),
+    ) -> Result<T, IdTokenCheck> {
         use jsonwebtoken::{Algorithm, DecodingKey, Validation};
         let invalid = |why: String| IdTokenCheck::Invalid(why);
         let header = jsonwebtoken::decode_header(token)
@@ -437,9 +488,9 @@ impl Auth0Client {
         if header.alg != Algorithm::RS256 {
             return Err(invalid(format!("`alg` {:?} is not RS256", header.alg)));
         }
-        if !is_access_token_type(header.typ.as_deref()) {
+        if !typ_ok(header.typ.as_deref()) {
             return Err(invalid(format!(
-                "`typ` {:?} is not an access token's",
+                "`typ` {:?} is not this kind of token's",
                 header.typ
             )));
         }
@@ -454,24 +505,15 @@ impl Auth0Client {
             .ok_or(IdTokenCheck::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = CLOCK_LEEWAY.as_secs();
-        validation.validate_nbf = true;
         validation.set_issuer(&[self.settings.issuer.as_str()]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = jsonwebtoken::decode::<AccessTokenClaims>(
+        configure(&mut validation);
+        jsonwebtoken::decode::<T>(
             token,
             &DecodingKey::from_rsa_raw_components(n, e),
             &validation,
         )
-        .map_err(|e| invalid(e.to_string()))?
-        .claims;
-        if claims.is_id_token(&self.settings.client_id) {
-            return Err(invalid("an ID token is not an access token".into()));
-        }
-        if claims.sub.trim().is_empty() {
-            return Err(invalid("empty `sub`".into()));
-        }
-        Ok(claims.into_user())
+        .map(|data| data.claims)
+        .map_err(|e| invalid(e.to_string()))
     }
 
     /// The provider, discovering it first if needed. Concurrent callers wait for one discovery
@@ -657,6 +699,15 @@ fn userinfo_from_id_token(claims: &IdTokenClaims) -> Result<UserInfoClaims, Auth
 
 enum IdTokenCheck {
     UnknownKey,
+    Invalid(String),
+}
+
+/// Why a JWT that is not an ID token (an access or logout token) was not accepted.
+#[derive(Debug)]
+pub(crate) enum JwtError {
+    /// The tenant's key set could not be had: no verdict on the token.
+    Unavailable,
+    /// The token is not acceptable, and why (for the log).
     Invalid(String),
 }
 

@@ -77,7 +77,12 @@ async fn check_session(req: &HttpRequest) -> Result<Option<AuthUser>, Auth0Error
             };
             if live {
                 let user = logged_in.user.clone();
-                auth.touch(logged_in, now, &settings.session)?;
+                if auth.touch(logged_in, now, &settings.session)? {
+                    // Activity, at most once a minute per session: for a "last seen" time.
+                    if let Err(e) = auth0.backend().session_seen(&user, now).await {
+                        tracing::warn!(error = %log_line(&*e), "auth0: activity not recorded");
+                    }
+                }
                 Some(user)
             } else {
                 auth.forget_user();
@@ -101,13 +106,21 @@ pub(crate) async fn end_session(
     why: &'static str,
 ) {
     let until = logged_in.expires_at(&auth0.settings().session);
-    if !auth0
-        .revoked()
-        .revoke(&logged_in.user.session_id, until, now)
-    {
+    end_session_until(auth0, &logged_in.user, until, now, why).await;
+}
+
+/// [`end_session`] for a session whose absolute lifetime ends at `until` (Unix seconds).
+pub(crate) async fn end_session_until(
+    auth0: &web::Data<Auth0>,
+    user: &AuthUser,
+    until: i64,
+    now: i64,
+    why: &'static str,
+) {
+    if !auth0.revoked().revoke(&user.session_id, until, now) {
         return;
     }
-    let (auth0, user) = (auth0.clone(), logged_in.user.clone());
+    let (auth0, user) = (auth0.clone(), user.clone());
     let ending = actix_web::rt::spawn(async move {
         let sub = printable(&user.sub);
         match auth0.backend().logout(&user).await {

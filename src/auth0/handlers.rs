@@ -2,16 +2,17 @@
 
 use actix_session::Session;
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::backend::{NewSession, MAX_USER_AGENT};
 use super::client::FinishedLogin;
 use super::error::{log_line, printable, Auth0Error};
 use super::extractor::{end_session, AuthUser};
 use super::redirect::local_path;
 use super::session::AuthSession;
 use super::transaction::{now, PendingLogin};
-use super::{secure_eq, Auth0};
+use super::Auth0;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -41,11 +42,12 @@ pub struct CallbackQuery {
 
 /// The callback, counted: `auth0_logins_total{outcome}` is `success` or the kind of failure.
 pub async fn callback(
+    req: HttpRequest,
     auth0: web::Data<Auth0>,
     session: Session,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, Auth0Error> {
-    let result = finish_callback(auth0, session, query).await;
+    let result = finish_callback(&req, auth0, session, query).await;
     let outcome = match &result {
         Ok(_) => "success",
         Err(e) => e.kind(),
@@ -58,6 +60,7 @@ pub async fn callback(
 /// the state is taken from the session and checked before any network call; then the code
 /// exchange, the ID token, userinfo, the backend; only then a new session and the redirect.
 async fn finish_callback(
+    req: &HttpRequest,
     auth0: web::Data<Auth0>,
     session: Session,
     query: web::Query<CallbackQuery>,
@@ -94,12 +97,17 @@ async fn finish_callback(
         tokens,
         sid,
     } = auth0.client().finish_login(&login, code).await?;
-    let session_id = openidconnect::CsrfToken::new_random_len(32).into_secret();
+    let new_session = NewSession {
+        id: openidconnect::CsrfToken::new_random_len(32).into_secret(),
+        sid: sid.clone(),
+        user_agent: user_agent(req),
+    };
     let id = auth0
         .backend()
-        .login(&profile, &session_id)
+        .login(&profile, &new_session)
         .await
         .map_err(Auth0Error::Backend)?;
+    let session_id = new_session.id;
     if let Some(tokens) = tokens {
         let sealed = auth0.sealer()?.seal(&session_id, &tokens);
         let kept = auth0
@@ -157,12 +165,8 @@ pub async fn logout(
     let posted = url::form_urlencoded::parse(&body)
         .find(|(name, _)| name == "csrf")
         .map(|(_, value)| value.into_owned())
-        .filter(|value| !value.is_empty())
-        .ok_or(Auth0Error::CsrfMissing)?;
-    let expected = auth.csrf_token().ok_or(Auth0Error::Csrf)?;
-    if !secure_eq(&expected, &posted) {
-        return Err(Auth0Error::Csrf);
-    }
+        .unwrap_or_default();
+    Auth0::check_csrf(&session, &posted)?;
     // Only a live session of this tenant is ended at the backend (once); any session is purged.
     let logged_in = auth.logged_in();
     if let Some(logged_in) = &logged_in {
@@ -183,7 +187,7 @@ pub async fn logout(
 /// Revokes the session's refresh token at the tenant, if it has one, before its row goes: a
 /// copy of it (a backup, a leaked database) is then worthless. A failure is logged; the logout
 /// goes on.
-async fn revoke_refresh_token(auth0: &Auth0, session_id: &str) {
+pub(crate) async fn revoke_refresh_token(auth0: &Auth0, session_id: &str) {
     let Ok(sealer) = auth0.sealer() else { return };
     // After any refresh of this session in this process: the token read is the newest one.
     let lock = auth0.refreshing().for_session(session_id);
@@ -203,6 +207,13 @@ async fn revoke_refresh_token(auth0: &Auth0, session_id: &str) {
             Err(why) => tracing::error!(%why, "auth0: the refresh token could not be revoked"),
         }
     }
+}
+
+/// The request's `User-Agent`, if printable, cut to [`MAX_USER_AGENT`] characters.
+fn user_agent(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::USER_AGENT)?.to_str().ok()?;
+    let value: String = value.trim().chars().take(MAX_USER_AGENT).collect();
+    (!value.is_empty() && !value.chars().any(char::is_control)).then_some(value)
 }
 
 /// `code` if it is one of the error codes of RFC 6749 §4.1.2.1 or OIDC Core §3.1.2.6, the only

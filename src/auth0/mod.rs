@@ -12,6 +12,7 @@
 //!   refresh, revocation, access-token checks);
 //! - `claims.rs`: the ID token and userinfo claims, the checks left to us, the profile made of them;
 //! - `handlers.rs`: `GET /login`, `GET <callback>`, `POST /logout`, mounted by [`configure`];
+//! - `backchannel.rs`: `POST /backchannel-logout`, the tenant ending sessions (logout tokens);
 //! - `error.rs`: why a login failed (status, safe message, logged cause);
 //! - `extractor.rs`: [`AuthUser`] and [`MaybeUser`] for your handlers;
 //! - `tokens.rs`, `access_token.rs`: the login's tokens, sealed and kept by the backend, and
@@ -69,6 +70,7 @@
 #![warn(missing_docs)]
 
 mod access_token;
+mod backchannel;
 mod backend;
 pub mod bearer;
 pub mod claims;
@@ -97,7 +99,11 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 
 pub use access_token::{AccessToken, MAX_CONCURRENT_REFRESHES, REFRESH_MARGIN_SECS};
-pub use backend::{from_fn, Auth0Backend, BackendError, FnBackend, TokenUpdate};
+pub use backchannel::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE_SECS};
+pub use backend::{
+    from_fn, Auth0Backend, BackendError, FnBackend, LogoutTarget, NewSession, TokenUpdate,
+    MAX_USER_AGENT,
+};
 pub use bearer::{BearerError, BearerUser};
 use client::Auth0Client;
 pub use context::{Auth0Context, TenantContext};
@@ -113,6 +119,9 @@ pub use user::Auth0Profile;
 pub const LOGIN_PATH: &str = "/login";
 /// Where the logout form posts.
 pub const LOGOUT_PATH: &str = "/logout";
+/// Where the tenant posts back-channel logout tokens: register
+/// `<your app's origin>/backchannel-logout` as the application's Back-Channel Logout URI.
+pub const BACKCHANNEL_LOGOUT_PATH: &str = "/backchannel-logout";
 /// The session cookie's name when the app is served over plain http (loopback only).
 pub const SESSION_COOKIE: &str = "auth0_session";
 /// The session cookie's name over https. The `__Host-` prefix makes browsers accept it only with
@@ -126,6 +135,8 @@ pub struct Auth0 {
     backend: Box<dyn Auth0Backend>,
     /// Sessions logged out in this process (for every backend).
     revoked: revoked::RevokedSessions,
+    /// Logout tokens' `jti`s seen in this process, for a backend that keeps none.
+    seen_logout_tokens: revoked::RevokedSessions,
     /// Derived from the settings once, not per page.
     lock_csp: String,
     lock_template: lock::LockTemplate,
@@ -153,6 +164,7 @@ impl Auth0 {
             client: Auth0Client::new(std::sync::Arc::new(settings)),
             backend: Box::new(backend),
             revoked: revoked::RevokedSessions::default(),
+            seen_logout_tokens: revoked::RevokedSessions::default(),
         })
     }
 
@@ -174,6 +186,26 @@ impl Auth0 {
 
     pub(crate) fn revoked(&self) -> &revoked::RevokedSessions {
         &self.revoked
+    }
+
+    pub(crate) fn seen_logout_tokens(&self) -> &revoked::RevokedSessions {
+        &self.seen_logout_tokens
+    }
+
+    /// Checks a form's posted CSRF token against the session's (made at login), in constant
+    /// time: for the app's own POST forms, as `POST /logout` does.
+    pub fn check_csrf(session: &actix_session::Session, posted: &str) -> Result<(), Auth0Error> {
+        if posted.is_empty() {
+            return Err(Auth0Error::CsrfMissing);
+        }
+        let expected = session::AuthSession(session)
+            .csrf_token()
+            .ok_or(Auth0Error::Csrf)?;
+        if secure_eq(&expected, posted) {
+            Ok(())
+        } else {
+            Err(Auth0Error::Csrf)
+        }
     }
 
     pub(crate) fn backend(&self) -> &dyn Auth0Backend {
@@ -222,6 +254,19 @@ impl Auth0 {
     }
 }
 
+/// Ends these sessions (other than the request's own: back-channel logout, a "sign out" of
+/// another session): each one's refresh token is revoked at the tenant, then the backend
+/// ends it, and this process treats it as ended. The caller checked they may be ended.
+pub async fn end_sessions(auth0: &web::Data<Auth0>, sessions: &[AuthUser], why: &'static str) {
+    let now = transaction::now();
+    // The latest a session started now could live to: what is remembered here is a bound.
+    let until = now.saturating_add(auth0.settings().session.absolute.as_secs() as i64);
+    for user in sessions {
+        handlers::revoke_refresh_token(auth0, &user.session_id).await;
+        extractor::end_session_until(auth0, user, until, now, why).await;
+    }
+}
+
 /// Mounts the module's routes and state: `app.configure(auth0::configure(auth0.clone()))`.
 pub fn configure(auth0: web::Data<Auth0>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
@@ -229,6 +274,10 @@ pub fn configure(auth0: web::Data<Auth0>) -> impl FnOnce(&mut web::ServiceConfig
         cfg.app_data(auth0)
             .route(LOGIN_PATH, web::get().to(handlers::login))
             .route(&callback_path, web::get().to(handlers::callback))
-            .route(LOGOUT_PATH, web::post().to(handlers::logout));
+            .route(LOGOUT_PATH, web::post().to(handlers::logout))
+            .route(
+                BACKCHANNEL_LOGOUT_PATH,
+                web::post().to(backchannel::backchannel_logout),
+            );
     }
 }

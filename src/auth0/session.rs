@@ -71,19 +71,20 @@ impl AuthSession<'_> {
         self.0.get(USER).ok().flatten()
     }
 
-    /// Records activity at `now`, if the last record is older than the granularity.
+    /// Records activity at `now`, if the last record is older than the granularity; returns
+    /// whether it did (at most once a granularity per session).
     pub fn touch(
         &self,
         mut logged_in: LoggedIn,
         now: i64,
         lifetime: &SessionLifetime,
-    ) -> Result<(), SessionInsertError> {
+    ) -> Result<bool, SessionInsertError> {
         let granularity = ACTIVITY_GRANULARITY_SECS.min(lifetime.rolling.as_secs() as i64 / 4);
         if now - logged_in.seen_at < granularity.max(1) {
-            return Ok(());
+            return Ok(false);
         }
         logged_in.seen_at = now;
-        self.0.insert(USER, logged_in)
+        self.0.insert(USER, logged_in).map(|()| true)
     }
 
     pub fn csrf_token(&self) -> Option<String> {

@@ -78,6 +78,7 @@ fn sweep_due() -> bool {
 
 mod postgres;
 mod profiles;
+mod session_rows;
 mod sessions;
 mod sqlite;
 mod tokens;
@@ -87,10 +88,11 @@ use std::time::Duration;
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::auth0::Auth0Profile;
+use crate::auth0::{Auth0Profile, NewSession};
 
 pub use postgres::ACQUIRE_TIMEOUT as POSTGRES_ACQUIRE_TIMEOUT;
 pub use profiles::{safe_picture, Profile, Shown, PLACEHOLDER_AVATAR};
+pub use session_rows::{NamedSession, SessionRow};
 pub use sessions::{SessionCache, Ticket, SESSION_CACHE_TTL};
 
 /// The two engines.
@@ -201,15 +203,13 @@ impl Database {
     pub async fn record_login(
         &self,
         profile: &Auth0Profile,
-        session_id: &str,
+        session: &NewSession,
         lifetime: Duration,
     ) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
         match self {
-            Database::Sqlite(pool) => {
-                sqlite::record_login(pool, profile, session_id, lifetime).await
-            }
+            Database::Sqlite(pool) => sqlite::record_login(pool, profile, session, lifetime).await,
             Database::Postgres(pool) => {
-                postgres::record_login(pool, profile, session_id, lifetime).await
+                postgres::record_login(pool, profile, session, lifetime).await
             }
         }
     }

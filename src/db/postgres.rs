@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::profiles::{Profile, SessionProfile};
 use super::sessions::SessionCache;
-use crate::auth0::Auth0Profile;
+use crate::auth0::{Auth0Profile, NewSession};
 
 /// Connections per instance: a login holds one for its transaction (a few milliseconds).
 const MAX_CONNECTIONS: u32 = 10;
@@ -104,7 +104,7 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 pub async fn record_login(
     pool: &PgPool,
     p: &Auth0Profile,
-    session_id: &str,
+    session: &NewSession,
     lifetime: Duration,
 ) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -120,13 +120,15 @@ pub async fn record_login(
     .fetch_one(&mut *tx)
     .await?;
     let expires_at = sqlx::query_scalar(
-        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
-         VALUES ($1, $2, now(), now() + make_interval(secs => $3))
+        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at, sid, user_agent)
+         VALUES ($1, $2, now(), now() + make_interval(secs => $3), $4, $5)
          RETURNING expires_at",
     )
-    .bind(session_id)
+    .bind(&session.id)
     .bind(profile.id)
     .bind(lifetime.as_secs_f64())
+    .bind(&session.sid)
+    .bind(&session.user_agent)
     .fetch_one(&mut *tx)
     .await?;
     if super::sweep_due() {

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::profiles::{Profile, SessionProfile};
-use crate::auth0::Auth0Profile;
+use crate::auth0::{Auth0Profile, NewSession};
 
 /// How long a writer waits for another one before SQLite says "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,7 +79,7 @@ async fn startup_lock(database: &std::path::Path) -> Result<Option<std::fs::File
 pub async fn record_login(
     pool: &SqlitePool,
     p: &Auth0Profile,
-    session_id: &str,
+    session: &NewSession,
     lifetime: Duration,
 ) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
     // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
@@ -97,14 +97,16 @@ pub async fn record_login(
     .fetch_one(&mut *tx)
     .await?;
     let expires_at = sqlx::query_scalar(
-        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at)
+        "INSERT INTO user_sessions (id, profile_id, created_at, expires_at, sid, user_agent)
          VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3))
+                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3), ?4, ?5)
          RETURNING expires_at",
     )
-    .bind(session_id)
+    .bind(&session.id)
     .bind(profile.id)
     .bind(format!("+{} seconds", lifetime.as_secs()))
+    .bind(&session.sid)
+    .bind(&session.user_agent)
     .fetch_one(&mut *tx)
     .await?;
     if super::sweep_due() {

@@ -41,12 +41,15 @@ pub(super) fn redeem_ticket(
                 nonce = request.nonce.is_some(),
                 "dev tenant: Lock login ticket redeemed"
             );
-            let code = issue_code(tenant, &request, ticket.user);
-            back_to_app(
+            let (sid, cookie) = tenant.session_for(req, &ticket.user);
+            let code = issue_code(tenant, &request, ticket.user, sid);
+            let mut response = back_to_app(
                 &request.redirect_uri,
                 Outcome::Code(&code),
                 q.state.as_deref(),
-            )
+            );
+            let _ = response.add_cookie(&cookie);
+            response
         }
         None => {
             let spent = Outcome::Error(

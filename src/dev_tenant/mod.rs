@@ -24,6 +24,7 @@ pub mod driver;
 pub mod keys;
 mod lock;
 mod pages;
+mod sessions;
 pub mod standalone;
 mod state;
 mod token;
@@ -37,6 +38,7 @@ use url::Url;
 
 use crate::auth0::secret::Secret;
 use crate::auth0::settings::TenantSettings;
+use crate::auth0::BACKCHANNEL_LOGOUT_PATH;
 use state::TenantState;
 
 /// The application registered with the tenant: its Allowed Callback URLs (exact match, as Auth0
@@ -47,6 +49,9 @@ pub struct Registration {
     pub client_name: String,
     pub callback_urls: Vec<Url>,
     pub logout_urls: Vec<Url>,
+    /// Where logout tokens go when a session ends here (OpenID Connect Back-Channel Logout):
+    /// [`BACKCHANNEL_LOGOUT_PATH`] on each callback's origin.
+    pub backchannel_logout_urls: Vec<Url>,
     /// How long the access tokens it issues are good for (`DEV_TENANT_ACCESS_TOKEN_TTL`).
     pub access_token_ttl: std::time::Duration,
     /// Auth0's per-user rate limit on `/userinfo`: at most this many calls a minute per user, then
@@ -58,19 +63,26 @@ impl Registration {
     /// An application at these callback URLs; each one's logout URL is the home page on its
     /// origin.
     pub fn for_callbacks(client_name: &str, callback_urls: Vec<Url>) -> Self {
-        let logout_urls = callback_urls
-            .iter()
-            .map(|callback| {
-                let mut home = callback.clone();
-                home.set_path("/");
-                home.set_query(None);
-                home
-            })
-            .collect();
+        let on_origin = |path: &str| -> Vec<Url> {
+            let mut urls: Vec<Url> = Vec::new();
+            for callback in &callback_urls {
+                let mut url = callback.clone();
+                url.set_path(path);
+                url.set_query(None);
+                url.set_fragment(None);
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+            urls
+        };
+        let logout_urls = on_origin("/");
+        let backchannel_logout_urls = on_origin(BACKCHANNEL_LOGOUT_PATH);
         Self {
             client_name: client_name.to_owned(),
             callback_urls,
             logout_urls,
+            backchannel_logout_urls,
             access_token_ttl: state::ACCESS_TOKEN_LIFETIME,
             userinfo_per_minute: None,
         }
@@ -96,6 +108,10 @@ pub struct TenantStats {
     pub refresh: u64,
     /// `/oauth/revoke` calls.
     pub revoke: u64,
+    /// Logout tokens an app accepted (200).
+    pub backchannel: u64,
+    /// Logout tokens an app refused, or that could not be delivered.
+    pub backchannel_failed: u64,
 }
 
 /// A running dev tenant. It serves on the actix runtime that started it, until that ends.
@@ -224,6 +240,18 @@ impl DevTenant {
             .len()
     }
 
+    /// A logout token from this tenant for its client, naming `sub` and/or `sid`, as it sends
+    /// them when a session ends (for tests that post one themselves).
+    pub fn logout_token(&self, sub: Option<&str>, sid: Option<&str>) -> String {
+        self.state.logout_token(sub, sid)
+    }
+
+    /// `claims` signed as this tenant signs its tokens (RS256, its published key), with the JOSE
+    /// `typ` given: for tests of what the app makes of a token's claims alone.
+    pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> String {
+        keys::signing_key().sign(typ, claims)
+    }
+
     /// The banner printed at startup: nobody should mistake this for Auth0.
     pub fn banner(&self) -> String {
         let line = "=".repeat(78);
@@ -269,5 +297,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::method(Method::OPTIONS).to(lock::preflight),
     )
     .route("/avatars/{initial}.svg", web::get().to(pages::avatar))
-    .route("/dev/stats", web::get().to(pages::stats));
+    .route("/dev/stats", web::get().to(pages::stats))
+    .route("/dev/sessions", web::get().to(sessions::list))
+    .route(
+        "/dev/sessions/logout-everywhere",
+        web::post().to(sessions::log_out_everywhere),
+    );
 }

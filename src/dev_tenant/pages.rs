@@ -2,12 +2,13 @@
 //! every endpoint shares.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
+use super::sessions::session_cookie_removal;
 use super::state::TenantState;
 
 #[derive(Template)]
@@ -26,9 +27,10 @@ pub(super) struct LogoutQuery {
 /// `/v2/logout`: back to `returnTo` only if it is the registered logout URL, as Auth0 insists.
 pub(super) async fn logout(
     tenant: web::Data<TenantState>,
+    req: HttpRequest,
     query: web::Query<LogoutQuery>,
 ) -> HttpResponse {
-    match query.return_to.as_deref().map(Url::parse) {
+    let mut response = match query.return_to.as_deref().map(Url::parse) {
         None => page_error(
             StatusCode::OK,
             "Logged out",
@@ -40,7 +42,24 @@ pub(super) async fn logout(
             "Logout URL not allowed",
             "returnTo must be one of the application's Allowed Logout URLs.",
         ),
+    };
+    end_browser_session(&tenant, &req, None, &mut response).await;
+    response
+}
+
+/// After a logout that went through: the browser's session at the tenant ends, every app is
+/// told (back-channel logout), and the browser forgets the tenant's cookie.
+async fn end_browser_session(
+    tenant: &TenantState,
+    req: &HttpRequest,
+    hint: Option<&str>,
+    response: &mut HttpResponse,
+) {
+    if response.status().is_client_error() {
+        return;
     }
+    tenant.log_out_browser(req, hint).await;
+    let _ = response.add_cookie(&session_cookie_removal());
 }
 
 #[derive(Deserialize)]
@@ -48,6 +67,8 @@ pub(super) struct OidcLogoutQuery {
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
+    /// The session to end (the ID token's `sid`), if the browser's cookie does not say.
+    logout_hint: Option<String>,
 }
 
 /// `/oidc/logout`, OpenID Connect RP-Initiated Logout 1.0 as Auth0 serves it: the client must be
@@ -55,6 +76,7 @@ pub(super) struct OidcLogoutQuery {
 /// back. (`logout_hint` and `federated` are accepted: there is one session and no upstream.)
 pub(super) async fn oidc_logout(
     tenant: web::Data<TenantState>,
+    req: HttpRequest,
     query: web::Query<OidcLogoutQuery>,
 ) -> HttpResponse {
     if query
@@ -68,7 +90,7 @@ pub(super) async fn oidc_logout(
             "No application with this client_id is registered with this tenant.",
         );
     }
-    match query.post_logout_redirect_uri.as_deref().map(Url::parse) {
+    let mut response = match query.post_logout_redirect_uri.as_deref().map(Url::parse) {
         None => page_error(
             StatusCode::OK,
             "Logged out",
@@ -85,7 +107,10 @@ pub(super) async fn oidc_logout(
             "Logout URL not allowed",
             "post_logout_redirect_uri must be one of the application's Allowed Logout URLs.",
         ),
-    }
+    };
+    let hint = query.logout_hint.as_deref();
+    end_browser_session(&tenant, &req, hint, &mut response).await;
+    response
 }
 
 /// `/dev/stats`: request counts, for benchmarks (discovery and keys once per app process).

@@ -44,6 +44,8 @@ pub(super) struct Counters {
     pub(super) userinfo: AtomicU64,
     pub(super) refresh: AtomicU64,
     pub(super) revoke: AtomicU64,
+    pub(super) backchannel: AtomicU64,
+    pub(super) backchannel_failed: AtomicU64,
 }
 
 impl Counters {
@@ -57,6 +59,8 @@ impl Counters {
             userinfo: read(&self.userinfo),
             refresh: read(&self.refresh),
             revoke: read(&self.revoke),
+            backchannel: read(&self.backchannel),
+            backchannel_failed: read(&self.backchannel_failed),
         }
     }
 }
@@ -82,6 +86,8 @@ pub(super) struct TenantState {
     pub(super) refresh_tokens: Mutex<RefreshTokens>,
     /// `/userinfo` calls per user in the current minute: (when the minute started, calls).
     pub(super) userinfo_calls: Mutex<HashMap<String, (Instant, u32)>>,
+    /// The browsers' sessions at the tenant, by `sid`.
+    pub(super) sessions: Mutex<super::sessions::TenantSessions>,
     pub(super) counters: Counters,
 }
 
@@ -121,6 +127,7 @@ impl TenantState {
             access_tokens: Mutex::default(),
             refresh_tokens: Mutex::default(),
             userinfo_calls: Mutex::default(),
+            sessions: Mutex::default(),
             counters: Counters::default(),
             issuer,
         }
@@ -270,6 +277,8 @@ pub(super) struct Grant {
     pub(super) audience: Option<String>,
     pub(super) scope: String,
     pub(super) user: DevUser,
+    /// The tenant session the login belongs to (the ID token's `sid`).
+    pub(super) sid: String,
     pub(super) issued: Instant,
 }
 

@@ -318,7 +318,7 @@ pub(super) fn sign_id_token(
     object.insert("iat".into(), json!(now));
     object.insert("exp".into(), json!(now + ID_TOKEN_LIFETIME_SECS));
     object.insert("auth_time".into(), json!(now));
-    object.insert("sid".into(), json!(random_token(16)));
+    object.insert("sid".into(), json!(grant.sid));
     if let Some(nonce) = &grant.nonce {
         object.insert("nonce".into(), json!(nonce));
     }

@@ -154,6 +154,7 @@ pub(super) fn check_credentials(email: &str, password: &str) -> Result<(), &'sta
 
 pub(super) async fn login_submit(
     tenant: web::Data<TenantState>,
+    req: HttpRequest,
     form: web::Form<LoginSubmit>,
 ) -> HttpResponse {
     let form = form.into_inner();
@@ -182,8 +183,11 @@ pub(super) async fn login_submit(
         tenant.logins.lock().expect("lock").remove(&form.state);
         let mut user = DevUser::from_email(&tenant.issuer, &form.email);
         user.admin = form.admin.as_deref() == Some("on");
-        let code = issue_code(&tenant, &request, user);
-        back_to_app(&request.redirect_uri, Outcome::Code(&code), state)
+        let (sid, cookie) = tenant.session_for(&req, &user);
+        let code = issue_code(&tenant, &request, user, sid);
+        let mut response = back_to_app(&request.redirect_uri, Outcome::Code(&code), state);
+        let _ = response.add_cookie(&cookie);
+        response
     }
 }
 
@@ -221,6 +225,7 @@ pub(super) fn issue_code(
     tenant: &TenantState,
     request: &AuthorizeRequest,
     user: DevUser,
+    sid: String,
 ) -> String {
     let code = random_token(32);
     let grant = Grant {
@@ -230,6 +235,7 @@ pub(super) fn issue_code(
         audience: request.audience.clone(),
         scope: request.scope.clone(),
         user,
+        sid,
         issued: Instant::now(),
     };
     insert_swept(&tenant.codes, code.clone(), grant, |g| {

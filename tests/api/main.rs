@@ -15,6 +15,7 @@ mod support;
 /// The files of the suite, for each engine.
 macro_rules! suite {
     () => {
+        mod backchannel;
         mod browser;
         mod cookies;
         mod database;
@@ -29,6 +30,7 @@ macro_rules! suite {
         mod pending_logins;
         mod revocation;
         mod session_lifetime;
+        mod sessions_page;
         mod shutdown;
         mod tenant_identity;
         mod tokens;

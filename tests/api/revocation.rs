@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth0_actix::auth0::{Auth0Backend, Auth0Profile, AuthUser, BackendError, SessionLifetime};
+use auth0_actix::auth0::{
+    Auth0Backend, Auth0Profile, AuthUser, BackendError, NewSession, SessionLifetime,
+};
 use futures_util::future::LocalBoxFuture;
 use reqwest::StatusCode;
 
@@ -90,7 +92,7 @@ impl Auth0Backend for CountingBackend {
     fn login<'a>(
         &'a self,
         profile: &'a Auth0Profile,
-        _session_id: &'a str,
+        _session: &'a NewSession,
     ) -> LocalBoxFuture<'a, Result<String, BackendError>> {
         Box::pin(async move { Ok(profile.sub.clone()) })
     }

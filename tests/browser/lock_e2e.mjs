@@ -1,5 +1,6 @@
 // Drives headless Chromium against the running app (dev tenant): log in through the embedded
-// Lock widget, log out, log in through Universal Login, log out. Saves a screenshot of each step
+// Lock widget, log out, log in through Universal Login, sign another browser out from the
+// sessions list, log out. Saves a screenshot of each step
 // (and of the failure, if any) to SCREENSHOT_DIR. Fails if any request leaves loopback.
 //
 // Usage: node lock_e2e.mjs <app-url> <screenshot-dir>
@@ -102,6 +103,38 @@ try {
   }
   log("the Universal Login button path works too");
 
+  step = "sessions-page";
+  // The same user in a second browser (its own cookies), then "Sign out of all other sessions".
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await otherPage.goto(new URL("/login", app).href);
+  await otherPage.waitForSelector("form input#email");
+  await otherPage.fill("input#email", "universal.user@example.com");
+  await otherPage.fill("input#password", "any password");
+  await Promise.all([
+    otherPage.waitForURL((url) => url.pathname === "/profile"),
+    otherPage.click("button[value=login]"),
+  ]);
+  await page.goto(new URL("/profile", app).href);
+  const listed = await page.locator("#sessions li.session").count();
+  const current = await page.textContent("#sessions li.session.current");
+  if (listed !== 2 || !current.includes("this session") || !current.includes("Headless Chrome")) {
+    throw new Error(`the sessions list is wrong: ${listed} listed, current: ${current}`);
+  }
+  await page.locator("#sessions").screenshot({ path: path.join(shotDir, "sessions.png") });
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === "/profile" && url.hash === "#sessions"),
+    page.click("#end-other-sessions button"),
+  ]);
+  const left = await page.locator("#sessions li.session").count();
+  if (left !== 1) throw new Error(`${left} sessions left after signing out the others`);
+  await otherPage.goto(new URL("/profile", app).href);
+  if (new URL(otherPage.url()).pathname === "/profile") {
+    throw new Error("the other browser is still logged in");
+  }
+  await other.close();
+  log("the sessions list signs the other browser out");
+
   step = "logout-after-universal-login";
   await logOut();
   log("and logout again");
@@ -112,7 +145,7 @@ try {
   }
   log("no request left loopback");
   await browser.close();
-  console.log("[browser] 4 passed, 0 failed");
+  console.log("[browser] 5 passed, 0 failed");
 } catch (error) {
   console.error(`[browser] FAILED at step ${step}: ${error.message}`);
   if (consoleErrors.length) console.error(`[browser] console errors:\n  ${consoleErrors.join("\n  ")}`);

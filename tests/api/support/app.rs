@@ -59,11 +59,13 @@ pub async fn spawn_app_on(listener: std::net::TcpListener, vars: &[(&str, &str)]
         env.insert(k.to_string(), v.to_string());
     }
     let database_url = env["DATABASE_URL"].clone();
+    let ip = listener.local_addr().expect("a bound listener").ip();
     let config = Config::from_lookup(&|name| env.get(name).cloned()).expect("test config");
     let app = Application::build_with_listener(config, listener)
         .await
         .expect("app starts");
-    let address = Url::parse(&format!("http://127.0.0.1:{}/", app.port())).unwrap();
+    let bound = std::net::SocketAddr::new(ip, app.port());
+    let address = Url::parse(&format!("http://{bound}/")).unwrap();
     let metrics = app
         .metrics_addr()
         .map(|addr| Url::parse(&format!("http://{addr}/metrics")).unwrap());

@@ -28,6 +28,11 @@ impl Browser {
         Self::with(reqwest::Client::builder().add_root_certificate(root))
     }
 
+    /// A browser that says it is `user_agent`.
+    pub fn with_user_agent(user_agent: &str) -> Self {
+        Self::with(reqwest::Client::builder().user_agent(user_agent))
+    }
+
     fn with(builder: reqwest::ClientBuilder) -> Self {
         let jar = Arc::new(Jar::default());
         let client = builder
