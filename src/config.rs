@@ -20,7 +20,18 @@ pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DEV_TENANT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4000);
 /// Paths the app's pages, files and the auth0 module take: the callback may not be one of them.
-pub const APP_ROUTES: [&str; 6] = ["/", "/login", "/logout", "/profile", "/healthz", "/static/"];
+pub const APP_ROUTES: [&str; 10] = [
+    "/",
+    "/login",
+    "/logout",
+    "/backchannel-logout",
+    "/profile",
+    "/profile/",
+    "/messages",
+    "/api/",
+    "/healthz",
+    "/static/",
+];
 
 #[derive(Clone)]
 pub struct Config {
@@ -279,6 +290,10 @@ mod tests {
             "https://app.example.com/login",
             "https://app.example.com/logout",
             "https://app.example.com/profile",
+            "https://app.example.com/profile/sessions/end",
+            "https://app.example.com/backchannel-logout",
+            "https://app.example.com/messages",
+            "https://app.example.com/api/messages/public",
             "https://app.example.com/static/style.css",
         ] {
             let mut vars = real_without("AUTH0_CALLBACK_URL");

@@ -345,9 +345,13 @@ fn static_dir() -> PathBuf {
 /// What to register in the Auth0 dashboard for this app (Application > Settings).
 fn log_dashboard_settings(settings: &Auth0Settings) {
     let home = settings.home_url();
+    let backchannel = home
+        .join(auth0::BACKCHANNEL_LOGOUT_PATH)
+        .expect("a path joins a base URL");
     tracing::info!(
         "Auth0 dashboard settings for this app:\n  Allowed Callback URLs: {}\n  \
-         Allowed Logout URLs:   {}\n  Allowed Web Origins:   {}",
+         Allowed Logout URLs:   {}\n  Allowed Web Origins:   {}\n  \
+         Back-Channel Logout URI: {backchannel}",
         settings.callback_url,
         home,
         home.origin().ascii_serialization()

@@ -150,7 +150,14 @@ impl Auth0Settings {
             .callback_url
             .or(default_callback)
             .ok_or_else(missing_callback)?;
-        check_callback_url(&callback_url, &[super::LOGIN_PATH, super::LOGOUT_PATH])?;
+        check_callback_url(
+            &callback_url,
+            &[
+                super::LOGIN_PATH,
+                super::LOGOUT_PATH,
+                super::BACKCHANNEL_LOGOUT_PATH,
+            ],
+        )?;
         let success_url = check_success_url(&app.success_url, Some(&callback_url))?;
         Ok(Self {
             domain: tenant.domain,

@@ -167,6 +167,7 @@ async fn hostile_logout_tokens_are_refused_and_end_nothing() {
         ("a future iat", with(&|c| drop(c.insert("iat".into(), json!(now + 3_600))))),
         ("an expired exp", with(&|c| drop(c.insert("exp".into(), json!(now - 3_600))))),
         ("an ID token", id_token),
+        ("an access token's typ", tenant.sign("at+jwt", &valid)),
         ("not a JWT", "not-a-jwt".into()),
     ];
     for (name, token) in cases {
