@@ -8,7 +8,8 @@ use std::time::Duration;
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth0::{
-    Auth0Backend, Auth0Profile, AuthUser, BackendError, LogoutTarget, NewSession, TokenUpdate,
+    Auth0Backend, Auth0Profile, AuthUser, BackendError, LoginRefused, LogoutTarget, NewSession,
+    SeenLogoutToken, TokenUpdate,
 };
 use crate::db::{Database, SessionCache};
 
@@ -42,8 +43,11 @@ impl Auth0Backend for DatabaseBackend {
             let (stored, expires_at) = self
                 .db
                 .record_login(profile, session, self.lifetime)
-                .await?;
+                .await?
+                .ok_or(LoginRefused)?;
             let id = stored.id.to_string();
+            // A new session for the lists.
+            self.sessions.forget_lists();
             // The page after a login (usually /profile) is served from the cache.
             self.sessions
                 .store(ticket, &session.id, Arc::new(stored), expires_at);
@@ -86,6 +90,7 @@ impl Auth0Backend for DatabaseBackend {
                     id: s.profile_id.to_string(),
                     sub: s.sub,
                     session_id: s.id,
+                    organization: None,
                 })
                 .collect();
             Ok(Some(users))
@@ -94,15 +99,16 @@ impl Auth0Backend for DatabaseBackend {
 
     fn remember_logout_token<'a>(
         &'a self,
-        issuer: &'a str,
-        jti: &'a str,
-        until: i64,
+        token: &'a SeenLogoutToken<'a>,
     ) -> LocalBoxFuture<'a, Result<Option<bool>, BackendError>> {
-        Box::pin(async move {
-            Ok(Some(
-                self.db.remember_logout_token(issuer, jti, until).await?,
-            ))
-        })
+        Box::pin(async move { Ok(Some(self.db.remember_logout_token(token).await?)) })
+    }
+
+    fn forget_logout_token<'a>(
+        &'a self,
+        token: &'a SeenLogoutToken<'a>,
+    ) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move { Ok(self.db.forget_logout_token(token).await?) })
     }
 
     fn save_tokens<'a>(

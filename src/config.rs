@@ -20,14 +20,16 @@ pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DEV_TENANT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4000);
 /// Paths the app's pages, files and the auth0 module take: the callback may not be one of them.
-pub const APP_ROUTES: [&str; 10] = [
+pub const APP_ROUTES: [&str; 12] = [
     "/",
     "/login",
+    "/signup",
     "/logout",
     "/backchannel-logout",
     "/profile",
     "/profile/",
     "/messages",
+    "/step-up",
     "/api/",
     "/healthz",
     "/static/",

@@ -8,7 +8,7 @@ use askama::Template;
 
 use actix_web::FromRequest;
 
-use crate::auth0::{AccessToken, Auth0, AuthUser, LockWidget, MaybeUser};
+use crate::auth0::{AccessToken, Auth0, AuthUser, LockWidget, MaybeUser, RecentLogin};
 use crate::layout::PageContext;
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/profile", web::get().to(profile))
         .route("/logout", web::get().to(logout_confirm))
         .route("/messages", web::get().to(messages))
+        .route("/step-up", web::get().to(step_up))
         .route("/healthz", web::get().to(healthz))
         .configure(sessions_page::configure);
 }
@@ -81,6 +82,8 @@ struct ProfilePage<'a> {
     ctx: PageContext,
     title: &'static str,
     p: ProfileView<'a>,
+    /// The organization of this login (Auth0 Organizations), as "name (id)".
+    organization: Option<String>,
     /// The user's live sessions, this one marked.
     sessions: Vec<SessionView>,
     end_session_path: &'static str,
@@ -161,7 +164,11 @@ async fn profile(
             ctx,
             title: "Your profile",
             p: profile.as_ref().into(),
-            sessions: sessions_page::sessions_of(&db, &user).await?,
+            organization: user.organization.as_ref().map(|org| match &org.name {
+                Some(name) => format!("{name} ({})", org.id),
+                None => org.id.clone(),
+            }),
+            sessions: sessions_page::sessions_of(&db, &sessions, &user).await?,
             end_session_path: END_SESSION_PATH,
             end_other_sessions_path: END_OTHER_SESSIONS_PATH,
         }),
@@ -275,6 +282,30 @@ async fn call_api(
             }
         }
     }
+}
+
+/// How recent a login `/step-up` needs: five minutes.
+pub const STEP_UP_MAX_AGE_SECS: u64 = 300;
+
+#[derive(Template)]
+#[template(path = "step_up.html")]
+struct StepUpPage {
+    ctx: PageContext,
+    title: &'static str,
+    max_age_minutes: u64,
+}
+
+/// `/step-up`: a page for a recent login only (the [`RecentLogin`] guard): a session whose
+/// credentials are older than five minutes is sent to enter them again, and comes back.
+async fn step_up(
+    ctx: PageContext,
+    _user: RecentLogin<STEP_UP_MAX_AGE_SECS>,
+) -> Result<HttpResponse, PageError> {
+    render(&StepUpPage {
+        ctx,
+        title: "Recent login",
+        max_age_minutes: STEP_UP_MAX_AGE_SECS / 60,
+    })
 }
 
 async fn logout_confirm(ctx: PageContext) -> Result<HttpResponse, PageError> {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth0::{self, Auth0, AuthUser, PublicError};
-use crate::db::{Database, SessionRow};
+use crate::db::{Database, SessionCache, SessionRow};
 use crate::error::PageError;
 
 /// Where the forms post.
@@ -46,12 +46,17 @@ impl SessionView {
     }
 }
 
-/// The live sessions of `user`, for the list.
-pub async fn sessions_of(db: &Database, user: &AuthUser) -> Result<Vec<SessionView>, PageError> {
+/// The live sessions of `user`, for the list (cached for a few seconds: see
+/// [`SessionCache::session_list`]).
+pub async fn sessions_of(
+    db: &Database,
+    cache: &SessionCache,
+    user: &AuthUser,
+) -> Result<Vec<SessionView>, PageError> {
     let Ok(profile_id) = user.id.parse::<i64>() else {
         return Ok(Vec::new());
     };
-    let rows = db.live_sessions(profile_id).await?;
+    let rows = cache.session_list(db, profile_id).await?;
     let mut views: Vec<SessionView> = rows
         .iter()
         .map(|row| SessionView::new(row, &user.session_id))
@@ -158,8 +163,10 @@ async fn end_one(
     else {
         return Ok(not_yours());
     };
-    auth0::end_sessions(&auth0, &[target], "signed out from another session").await;
-    Ok(back_to_profile())
+    match auth0::end_sessions(&auth0, &[target], "signed out from another session").await {
+        Ok(()) => Ok(back_to_profile()),
+        Err(why) => Ok(not_ended(&why)),
+    }
 }
 
 /// `POST /profile/sessions/end-others`: ends every session of the user but this one.
@@ -172,8 +179,10 @@ async fn end_others(
 ) -> Result<HttpResponse, actix_web::Error> {
     Auth0::check_csrf(&session, &form.csrf)?;
     let others = other_sessions(&db, &user).await?;
-    auth0::end_sessions(&auth0, &others, "signed out of all other sessions").await;
-    Ok(back_to_profile())
+    match auth0::end_sessions(&auth0, &others, "signed out of all other sessions").await {
+        Ok(()) => Ok(back_to_profile()),
+        Err(why) => Ok(not_ended(&why)),
+    }
 }
 
 /// The user's live sessions other than this request's, as the module ends them.
@@ -189,6 +198,7 @@ async fn other_sessions(db: &Database, user: &AuthUser) -> Result<Vec<AuthUser>,
             id: user.id.clone(),
             sub: user.sub.clone(),
             session_id: row.id,
+            organization: None,
         })
         .collect())
 }
@@ -198,6 +208,21 @@ fn back_to_profile() -> HttpResponse {
         .insert_header((header::LOCATION, "/profile#sessions"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
+}
+
+/// A session that could not be ended (the database failed): a 503 page, never a false success.
+fn not_ended(why: &str) -> HttpResponse {
+    tracing::error!(%why, "sessions: a session could not be signed out");
+    let mut response = HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body("the session could not be signed out");
+    response.extensions_mut().insert(PublicError {
+        title: "Not signed out",
+        message: "That session could not be signed out just now: it may still be active.".into(),
+        hint: "Try again in a moment.",
+    });
+    response
 }
 
 /// A handle that names no other live session of this user (ended already, or someone else's).

@@ -15,11 +15,19 @@ CREATE TRIGGER user_sessions_changed AFTER UPDATE ON user_sessions
           (NEW.id, NEW.profile_id, NEW.expires_at))
     EXECUTE FUNCTION user_sessions_notify_revoked();
 
--- Back-channel logout tokens already acted on, by issuer and `jti`, kept until a token that old
--- would be refused anyway: a replayed logout token is refused on every instance.
+-- Back-channel logout tokens already acted on, by issuer and `jti`, kept a day (far longer than a
+-- token is accepted, whatever the clocks): a replayed logout token is refused on every instance.
+-- What each named (`sid`, `sub`, when it was issued) also refuses a login that finishes after
+-- it but was authenticated before it (a code redeemed late): see `record_login`.
 CREATE TABLE logout_tokens_seen (
-    issuer     TEXT        COLLATE "C" NOT NULL,
-    jti        TEXT        COLLATE "C" NOT NULL,
+    issuer     TEXT COLLATE "C" NOT NULL,
+    jti        TEXT COLLATE "C" NOT NULL,
+    sid        TEXT COLLATE "C",
+    sub        TEXT COLLATE "C",
+    issued_at  TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (issuer, jti)
 );
+
+CREATE INDEX logout_tokens_seen_by_sid ON logout_tokens_seen (issuer, sid);
+CREATE INDEX logout_tokens_seen_by_sub ON logout_tokens_seen (issuer, sub);

@@ -13,7 +13,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::backend::LogoutTarget;
+use super::backend::{LogoutTarget, SeenLogoutToken};
 use super::client::{JwtError, CLOCK_LEEWAY};
 use super::error::printable;
 use super::transaction::now;
@@ -22,8 +22,12 @@ use super::Auth0;
 /// The `events` member that makes a JWT a logout token (§2.4).
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// The oldest logout token accepted, by its `iat` (plus the clock leeway). The tenant sends
-/// tokens as sessions end; this bounds how long a `jti` must be remembered.
+/// tokens as sessions end.
 pub const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 300;
+/// How long a logout token is remembered: far past [`LOGOUT_TOKEN_MAX_AGE_SECS`], whatever the
+/// clocks of the instances and the database, and past any login started before it (a code
+/// redeemed late is refused while the token is remembered).
+pub const LOGOUT_TOKEN_MEMORY_SECS: i64 = 24 * 3600;
 /// The longest logout token read (Auth0's are under 1 KiB).
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// The longest `sid`, `sub` or `jti` accepted.
@@ -55,6 +59,7 @@ pub(crate) struct LogoutTokenClaims {
 pub(crate) struct LogoutRequest {
     pub(crate) issuer: String,
     pub(crate) jti: String,
+    pub(crate) issued_at: i64,
     pub(crate) until: i64,
     pub(crate) sub: Option<String>,
     pub(crate) sid: Option<String>,
@@ -99,7 +104,8 @@ impl LogoutTokenClaims {
         Ok(LogoutRequest {
             issuer: self.iss,
             jti,
-            until: iat + LOGOUT_TOKEN_MAX_AGE_SECS + 2 * leeway,
+            issued_at: iat,
+            until: iat + LOGOUT_TOKEN_MEMORY_SECS,
             sub,
             sid,
         })
@@ -209,10 +215,18 @@ async fn handle(auth0: &web::Data<Auth0>, body: &[u8]) -> Result<usize, Refusal>
             JwtError::Invalid(why) => Refusal::Invalid(why),
         })?;
     let request = claims.check(now()).map_err(Refusal::Invalid)?;
+    let seen = SeenLogoutToken {
+        issuer: &request.issuer,
+        jti: &request.jti,
+        sid: request.sid.as_deref(),
+        sub: request.sub.as_deref(),
+        issued_at: request.issued_at,
+        until: request.until,
+    };
     let failed = |e: super::BackendError| Refusal::Failed(super::log_line(&*e));
     let first = match auth0
         .backend()
-        .remember_logout_token(&request.issuer, &request.jti, request.until)
+        .remember_logout_token(&seen)
         .await
         .map_err(failed)?
     {
@@ -224,6 +238,24 @@ async fn handle(auth0: &web::Data<Auth0>, body: &[u8]) -> Result<usize, Refusal>
     if !first {
         return Err(Refusal::Replayed);
     }
+    match end_named_sessions(auth0, &request).await {
+        Ok(ended) => Ok(ended),
+        Err(refusal) => {
+            // Not done: the tenant may send it again, and it must not then be a replay.
+            auth0.seen_logout_tokens().remove(&request.jti);
+            if let Err(e) = auth0.backend().forget_logout_token(&seen).await {
+                tracing::error!(error = %super::log_line(&*e), "auth0: a failed logout token stays remembered");
+            }
+            Err(refusal)
+        }
+    }
+}
+
+/// Ends the sessions a logout token names; how many.
+async fn end_named_sessions(
+    auth0: &web::Data<Auth0>,
+    request: &LogoutRequest,
+) -> Result<usize, Refusal> {
     let target = LogoutTarget {
         issuer: &request.issuer,
         sub: request.sub.as_deref(),
@@ -233,9 +265,11 @@ async fn handle(auth0: &web::Data<Auth0>, body: &[u8]) -> Result<usize, Refusal>
         .backend()
         .sessions_to_log_out(&target)
         .await
-        .map_err(failed)?
+        .map_err(|e| Refusal::Failed(super::log_line(&*e)))?
         .ok_or(Refusal::Unsupported)?;
-    super::end_sessions(auth0, &sessions, "back-channel logout").await;
+    super::end_sessions(auth0, &sessions, "back-channel logout")
+        .await
+        .map_err(Refusal::Failed)?;
     Ok(sessions.len())
 }
 
@@ -264,7 +298,7 @@ mod tests {
         let request = check(claims(1_000), 1_000).unwrap();
         assert_eq!(request.sid.as_deref(), Some("s1"));
         assert_eq!(request.sub, None);
-        assert!(request.until > 1_000 + LOGOUT_TOKEN_MAX_AGE_SECS);
+        assert_eq!(request.until, 1_000 + LOGOUT_TOKEN_MEMORY_SECS);
     }
 
     #[test]

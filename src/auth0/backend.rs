@@ -27,6 +27,33 @@ pub struct NewSession {
     pub sid: Option<String>,
     /// The browser's `User-Agent` at login: printable, at most [`MAX_USER_AGENT`] characters.
     pub user_agent: Option<String>,
+    /// When the user entered their credentials (the ID token's `auth_time`, else the login's
+    /// time), Unix seconds. A backend that keeps logout tokens refuses a login authenticated
+    /// before a logout that named it, with [`LoginRefused`].
+    pub authenticated_at: i64,
+}
+
+/// A backend's answer to a login the tenant had already ended (a back-channel logout came
+/// between the authentication and the callback): the login fails with "Your session has ended".
+#[derive(Debug, thiserror::Error)]
+#[error("the tenant ended this session before the login finished")]
+pub struct LoginRefused;
+
+/// A logout token acted on: what [`Auth0Backend::remember_logout_token`] keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct SeenLogoutToken<'a> {
+    /// The token's `iss` (this tenant's).
+    pub issuer: &'a str,
+    /// Its `jti`.
+    pub jti: &'a str,
+    /// The tenant session it ended, if it named one.
+    pub sid: Option<&'a str>,
+    /// The user it logged out, if it named one.
+    pub sub: Option<&'a str>,
+    /// Its `iat`, Unix seconds.
+    pub issued_at: i64,
+    /// Keep it until then (Unix seconds).
+    pub until: i64,
 }
 
 /// The longest `User-Agent` kept with a session.
@@ -115,17 +142,24 @@ pub trait Auth0Backend: Send + Sync + 'static {
         Box::pin(ready(Ok(None)))
     }
 
-    /// Remembers a logout token's `jti` until `until` (Unix seconds): `Some(true)` the first
-    /// time, `Some(false)` for a replay. A backend shared by several instances should keep it
-    /// where they all see it (this app: a table). `None` (the default): the module remembers it
-    /// in this process only.
+    /// Remembers a logout token (by issuer and `jti`) until `token.until`: `Some(true)` the
+    /// first time, `Some(false)` for a replay. A backend shared by several instances should keep
+    /// it where they all see it (this app: a table). `None` (the default): the module remembers
+    /// it in this process only.
     fn remember_logout_token<'a>(
         &'a self,
-        _issuer: &'a str,
-        _jti: &'a str,
-        _until: i64,
+        _token: &'a SeenLogoutToken<'a>,
     ) -> LocalBoxFuture<'a, Result<Option<bool>, BackendError>> {
         Box::pin(ready(Ok(None)))
+    }
+
+    /// Forgets a logout token remembered a moment ago, whose logout then failed: the tenant may
+    /// send it again. Default: nothing to do.
+    fn forget_logout_token<'a>(
+        &'a self,
+        _token: &'a SeenLogoutToken<'a>,
+    ) -> LocalBoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(ready(Ok(())))
     }
 
     /// Keeps a session's tokens, sealed by the module (a login with `AUTH0_AUDIENCE`); returns

@@ -36,6 +36,7 @@ use super::claims::{
 use super::error::{log_line, Auth0Error, UpstreamError};
 use super::http::{HttpClient, HttpError};
 use super::jwk::Jwk;
+use super::login_options::{check_login_claims, LoginOptions};
 use super::settings::{Auth0Settings, LogoutMode};
 use super::tokens::TokenSet;
 use super::transaction::PendingLogin;
@@ -149,8 +150,13 @@ impl Auth0Client {
         self.provider().await.map(|_| ())
     }
 
-    /// The authorization URL for a pending login: code flow with state, nonce and PKCE (S256).
-    pub async fn authorize_url(&self, login: &PendingLogin) -> Result<Url, Auth0Error> {
+    /// The authorization URL for a pending login: code flow with state, nonce and PKCE (S256),
+    /// with the login's `max_age` and the checked `options` (see `login_options.rs`).
+    pub async fn authorize_url(
+        &self,
+        login: &PendingLogin,
+        options: &LoginOptions,
+    ) -> Result<Url, Auth0Error> {
         let provider = self.provider().await?;
         let (state, nonce) = (login.state.clone(), login.nonce.clone());
         let mut request = provider
@@ -169,6 +175,26 @@ impl Auth0Client {
         }
         if let Some(audience) = &self.settings.audience {
             request = request.add_extra_param("audience", audience.clone());
+        }
+        if let Some(max_age) = login.max_age {
+            request = request.set_max_age(Duration::from_secs(max_age));
+        }
+        if options.prompt_login {
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+        }
+        if let Some(hint) = &options.login_hint {
+            request = request.set_login_hint(openidconnect::LoginHint::new(hint.clone()));
+        }
+        let extra = [
+            ("screen_hint", options.screen_hint.map(str::to_owned)),
+            ("connection", options.connection.clone()),
+            ("organization", options.organization.clone()),
+            ("invitation", options.invitation.clone()),
+        ];
+        for (name, value) in extra {
+            if let Some(value) = value {
+                request = request.add_extra_param(name, value);
+            }
         }
         Ok(request.url().0)
     }
@@ -222,6 +248,25 @@ impl Auth0Client {
             scope: granted_scope(token.scopes(), &self.settings.scope),
             refresh_token: token.refresh_token().map(|t| t.secret().clone()),
         });
+        let extra = &claims.additional_claims().other;
+        let text = |name: &str| extra.get(name).and_then(|v| v.as_str());
+        let auth_time = claims.auth_time().map(|t| t.timestamp());
+        check_login_claims(
+            login,
+            auth_time,
+            text("org_id"),
+            text("org_name"),
+            Utc::now().timestamp(),
+            CLOCK_LEEWAY.as_secs() as i64,
+        )
+        .map_err(Auth0Error::InvalidIdToken)?;
+        // The organization rides in the session cookie: bounded, printable, or nothing.
+        let bounded = |name: &str| {
+            text(name)
+                .filter(|v| v.len() <= 128 && v.chars().all(|c| !c.is_control()))
+                .map(str::to_owned)
+        };
+        let organization = bounded("org_id").map(|id| (id, bounded("org_name")));
         let sid = claims
             .additional_claims()
             .other
@@ -234,6 +279,8 @@ impl Auth0Client {
             profile: profile_from(&claims, &userinfo)?,
             tokens,
             sid,
+            auth_time,
+            organization,
         })
     }
 
@@ -636,6 +683,10 @@ pub(crate) struct FinishedLogin {
     pub(crate) profile: Auth0Profile,
     pub(crate) tokens: Option<TokenSet>,
     pub(crate) sid: Option<String>,
+    /// When the user entered their credentials (`auth_time`), if the token says.
+    pub(crate) auth_time: Option<i64>,
+    /// The organization the user logged in to: `org_id` and `org_name`.
+    pub(crate) organization: Option<(String, Option<String>)>,
 }
 
 /// Why a refresh did not give new tokens.

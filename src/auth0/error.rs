@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use super::backend::BackendError;
 use super::http::HttpError;
+use super::login_options::BadLoginParameter;
 
 /// Why the tenant could not be reached or used; shared, as one failed discovery answers every
 /// login that waited for it.
@@ -113,6 +114,9 @@ pub enum Auth0Error {
     #[error("the auth0 module is not mounted (auth0::configure)")]
     /// An extractor or the Lock widget was used in an app that did not mount the module.
     NotMounted,
+    #[error("the login request's `{}` is not {}", .0.parameter, .0.expects)]
+    /// A `/login` parameter that is not allowed or not well formed (named, never echoed).
+    BadLoginParameter(BadLoginParameter),
 }
 
 const TRY_AGAIN: &str = "Go back to the home page and log in again.";
@@ -177,6 +181,11 @@ impl Auth0Error {
                     .to_owned(),
                 "Try again in a moment.",
             ),
+            BadLoginParameter(bad) => (
+                "This login link is not valid",
+                format!("Its `{}` must be {}.", bad.parameter, bad.expects),
+                "Log in from the app's own buttons instead.",
+            ),
             UnsolicitedError { .. } => (
                 "Login was not completed",
                 "This login did not complete, and this browser has no login in progress."
@@ -226,6 +235,7 @@ impl Auth0Error {
             CsrfMissing | Csrf => "csrf",
             Session(_) => "session",
             NotMounted => "not_mounted",
+            BadLoginParameter(_) => "bad_login_parameter",
         }
     }
 }
@@ -234,7 +244,9 @@ impl ResponseError for Auth0Error {
     fn status_code(&self) -> StatusCode {
         use Auth0Error::*;
         match self {
-            MissingState | UnknownState | MissingCode | TokenRejected(_) => StatusCode::BAD_REQUEST,
+            MissingState | UnknownState | MissingCode | TokenRejected(_) | BadLoginParameter(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Denied { error, .. } if error.as_deref() == Some("access_denied") => {
                 StatusCode::FORBIDDEN
             }

@@ -77,8 +77,12 @@ async fn check_session(req: &HttpRequest) -> Result<Option<AuthUser>, Auth0Error
             };
             if live {
                 let user = logged_in.user.clone();
-                if auth.touch(logged_in, now, &settings.session)? {
-                    // Activity, at most once a minute per session: for a "last seen" time.
+                // Activity, at most once a minute per session, for a "last seen" time: the
+                // cookie says when it was last recorded, and so does this process (a replayed
+                // old cookie must not write on every request).
+                if auth.touch(logged_in, now, &settings.session)?
+                    && auth0.activity_due(&user.session_id, now)
+                {
                     if let Err(e) = auth0.backend().session_seen(&user, now).await {
                         tracing::warn!(error = %log_line(&*e), "auth0: activity not recorded");
                     }
@@ -106,33 +110,39 @@ pub(crate) async fn end_session(
     why: &'static str,
 ) {
     let until = logged_in.expires_at(&auth0.settings().session);
-    end_session_until(auth0, &logged_in.user, until, now, why).await;
-}
-
-/// [`end_session`] for a session whose absolute lifetime ends at `until` (Unix seconds).
-pub(crate) async fn end_session_until(
-    auth0: &web::Data<Auth0>,
-    user: &AuthUser,
-    until: i64,
-    now: i64,
-    why: &'static str,
-) {
-    if !auth0.revoked().revoke(&user.session_id, until, now) {
+    if !auth0
+        .revoked()
+        .revoke(&logged_in.user.session_id, until, now)
+    {
         return;
     }
+    if let Err(e) = end_at_backend(auth0, &logged_in.user, why).await {
+        tracing::error!(
+            sub = %printable(&logged_in.user.sub),
+            error = %e,
+            "auth0: session ended here ({why}), but the backend could not end it"
+        );
+    }
+}
+
+/// Ends a session at the backend, as a task of its own (see [`end_session`]); the backend's
+/// error, as a log line, if it could not.
+pub(crate) async fn end_at_backend(
+    auth0: &web::Data<Auth0>,
+    user: &AuthUser,
+    why: &'static str,
+) -> Result<(), String> {
     let (auth0, user) = (auth0.clone(), user.clone());
     let ending = actix_web::rt::spawn(async move {
-        let sub = printable(&user.sub);
-        match auth0.backend().logout(&user).await {
-            Ok(()) => tracing::info!(%sub, "auth0: session ended ({why})"),
-            Err(e) => tracing::error!(
-                %sub,
-                error = %log_line(&*e),
-                "auth0: session ended here ({why}), but the backend could not end it"
-            ),
+        let ended = auth0.backend().logout(&user).await;
+        if ended.is_ok() {
+            tracing::info!(sub = %printable(&user.sub), "auth0: session ended ({why})");
         }
+        ended.map_err(|e| log_line(&*e))
     });
-    let _ = ending.await;
+    ending
+        .await
+        .unwrap_or_else(|_| Err("the task ending the session failed".into()))
 }
 
 impl FromRequest for AuthUser {
@@ -160,11 +170,47 @@ impl FromRequest for MaybeUser {
     }
 }
 
-/// The answer to an anonymous request for a protected resource.
+/// A user whose last entry of credentials (the ID token's `auth_time`; else the login's time)
+/// is at most `MAX_AGE_SECS` old: for handlers that need a recent login (step-up), e.g.
+/// `async fn delete_account(user: RecentLogin<300>)`. An older session is sent through
+/// `/login?prompt=login&max_age=MAX_AGE_SECS` and comes back here; that login's ID token must
+/// then carry an `auth_time` within the age (checked at the callback).
+#[derive(Debug, Clone)]
+pub struct RecentLogin<const MAX_AGE_SECS: u64>(pub AuthUser);
+
+impl<const MAX_AGE_SECS: u64> FromRequest for RecentLogin<MAX_AGE_SECS> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(user) = current_user(&req).await? else {
+                return Err(LoginRequired::for_request(&req).into());
+            };
+            let authenticated = AuthSession(&req.get_session())
+                .logged_in()
+                .map(|l| l.auth_time.unwrap_or(l.logged_in_at));
+            let recent = authenticated.is_some_and(|at| now() - at <= MAX_AGE_SECS as i64);
+            if recent {
+                Ok(Self(user))
+            } else {
+                let mut again = LoginRequired::for_request(&req);
+                again.max_age = Some(MAX_AGE_SECS);
+                Err(again.into())
+            }
+        })
+    }
+}
+
+/// The answer to an anonymous request for a protected resource, or to a session whose login is
+/// older than a [`RecentLogin`] allows (then it asks for the credentials again, with `max_age`).
 #[derive(Debug)]
 pub struct LoginRequired {
     next: String,
     wants_json: bool,
+    /// Set for a step-up: `prompt=login&max_age=...`.
+    max_age: Option<u64>,
 }
 
 impl LoginRequired {
@@ -181,6 +227,7 @@ impl LoginRequired {
                 .map_or("/", |pq| pq.as_str())
                 .to_owned(),
             wants_json: accept.contains("application/json") && !accept.contains("text/html"),
+            max_age: None,
         }
     }
 }
@@ -204,13 +251,23 @@ impl ResponseError for LoginRequired {
         let mut response = HttpResponseBuilder::new(self.status_code());
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         if self.wants_json {
+            let body = match self.max_age {
+                None => serde_json::json!({ "error": "login_required" }),
+                Some(max_age) => {
+                    serde_json::json!({ "error": "login_required", "max_age": max_age })
+                }
+            };
             return response
                 .insert_header((header::WWW_AUTHENTICATE, "Session"))
-                .json(serde_json::json!({ "error": "login_required" }));
+                .json(body);
         }
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &self.next)
-            .finish();
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(max_age) = self.max_age {
+            query
+                .append_pair("prompt", "login")
+                .append_pair("max_age", &max_age.to_string());
+        }
+        let query = query.append_pair("next", &self.next).finish();
         response
             .insert_header((header::LOCATION, format!("{LOGIN_PATH}?{query}")))
             .finish()

@@ -5,30 +5,51 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::backend::{NewSession, MAX_USER_AGENT};
+use super::backend::{LoginRefused, NewSession, MAX_USER_AGENT};
 use super::client::FinishedLogin;
 use super::error::{log_line, printable, Auth0Error};
 use super::extractor::{end_session, AuthUser};
+use super::login_options::LoginQuery;
 use super::redirect::local_path;
 use super::session::AuthSession;
 use super::transaction::{now, PendingLogin};
+use super::user::UserOrganization;
 use super::Auth0;
 
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    next: Option<String>,
-}
-
-/// Starts a Universal Login: a pending login in the session, then off to `/authorize`.
+/// Starts a Universal Login: a pending login in the session, then off to `/authorize`. The
+/// query may shape it (`login_hint`, `connection`, `prompt=login`, `max_age`, an invitation):
+/// each parameter is checked (see `login_options.rs`), and a bad one gets a 400 page.
 pub async fn login(
     auth0: web::Data<Auth0>,
     session: Session,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, Auth0Error> {
+    start_login(&auth0, &session, &query, None).await
+}
+
+/// `GET /signup`: a login that opens on the tenant's sign-up form (`screen_hint=signup`).
+pub async fn signup(
+    auth0: web::Data<Auth0>,
+    session: Session,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, Auth0Error> {
+    start_login(&auth0, &session, &query, Some("signup")).await
+}
+
+async fn start_login(
+    auth0: &Auth0,
+    session: &Session,
+    query: &LoginQuery,
+    screen_hint: Option<&'static str>,
+) -> Result<HttpResponse, Auth0Error> {
     let next = query.next.as_deref().and_then(local_path);
-    let login = PendingLogin::new(next);
-    let url = auth0.client().authorize_url(&login).await?;
-    AuthSession(&session).push_login(login, auth0.settings().login_max_age)?;
+    let mut login = PendingLogin::new(next);
+    let mut options = query
+        .options(&auth0.settings().login, &mut login)
+        .map_err(Auth0Error::BadLoginParameter)?;
+    options.screen_hint = screen_hint;
+    let url = auth0.client().authorize_url(&login, &options).await?;
+    AuthSession(session).push_login(login, auth0.settings().login_max_age)?;
     Ok(redirect(url.as_str()))
 }
 
@@ -96,17 +117,23 @@ async fn finish_callback(
         profile,
         tokens,
         sid,
+        auth_time,
+        organization,
     } = auth0.client().finish_login(&login, code).await?;
     let new_session = NewSession {
         id: openidconnect::CsrfToken::new_random_len(32).into_secret(),
         sid: sid.clone(),
         user_agent: user_agent(req),
+        authenticated_at: auth_time.unwrap_or_else(now),
     };
     let id = auth0
         .backend()
         .login(&profile, &new_session)
         .await
-        .map_err(Auth0Error::Backend)?;
+        .map_err(|e| match e.downcast::<LoginRefused>() {
+            Ok(refused) => Auth0Error::SessionEnded(refused.to_string()),
+            Err(e) => Auth0Error::Backend(e),
+        })?;
     let session_id = new_session.id;
     if let Some(tokens) = tokens {
         let sealed = auth0.sealer()?.seal(&session_id, &tokens);
@@ -134,8 +161,10 @@ async fn finish_callback(
             id,
             sub: profile.sub.clone(),
             session_id,
+            organization: organization.map(|(id, name)| UserOrganization { id, name }),
         },
         sid,
+        auth_time,
         auth0.settings(),
     )?;
     tracing::info!(sub = %printable(&profile.sub), "auth0: logged in");

@@ -13,6 +13,7 @@ use actix_web::HttpRequest;
 use serde_json::json;
 
 use super::error::Auth0Error;
+use super::login_options::set_expected_organization;
 use super::session::AuthSession;
 use super::settings::Auth0Settings;
 use super::transaction::{PendingLogin, Started};
@@ -35,7 +36,10 @@ impl LockWidget {
     pub fn open(req: &HttpRequest, container: &str) -> Result<Self, Auth0Error> {
         let auth0 = Auth0::of(req)?;
         let settings = auth0.settings();
-        let login = PendingLogin::started(Started::Lock, None);
+        let mut login = PendingLogin::started(Started::Lock, None);
+        // What Lock's static parameters ask for (see `lock_config`), checked at the callback.
+        login.max_age = settings.login.max_age.map(|age| age.as_secs());
+        set_expected_organization(&mut login, &settings.login);
         let config_json = auth0.lock_template.render(container, &login);
         AuthSession(&req.get_session()).push_login(login, settings.login_max_age)?;
         Ok(Self {
@@ -153,6 +157,12 @@ fn lock_config(
     if let Some(audience) = &settings.audience {
         params["audience"] = json!(audience);
     }
+    if let Some(organization) = &settings.login.organization {
+        params["organization"] = json!(organization.as_str());
+    }
+    if let Some(max_age) = settings.login.max_age {
+        params["max_age"] = json!(max_age.as_secs());
+    }
     let mut options = json!({
         "container": container,
         "auth": {
@@ -249,6 +259,7 @@ mod tests {
                 lock_url: DEFAULT_LOCK_URL.into(),
                 session: SessionLifetime::DEFAULT,
                 logout: Default::default(),
+                login: Default::default(),
             },
             None,
         )

@@ -83,6 +83,7 @@ mod handlers;
 mod http;
 pub mod jwk;
 pub mod lock;
+pub mod login_options;
 pub mod redirect;
 mod revoked;
 pub mod secret;
@@ -101,22 +102,24 @@ use actix_web::web;
 pub use access_token::{AccessToken, MAX_CONCURRENT_REFRESHES, REFRESH_MARGIN_SECS};
 pub use backchannel::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE_SECS};
 pub use backend::{
-    from_fn, Auth0Backend, BackendError, FnBackend, LogoutTarget, NewSession, TokenUpdate,
-    MAX_USER_AGENT,
+    from_fn, Auth0Backend, BackendError, FnBackend, LoginRefused, LogoutTarget, NewSession,
+    SeenLogoutToken, TokenUpdate, MAX_USER_AGENT,
 };
 pub use bearer::{BearerError, BearerUser};
 use client::Auth0Client;
 pub use context::{Auth0Context, TenantContext};
 pub use env::ConfigError;
 pub use error::{log_line, Auth0Error, PublicError};
-pub use extractor::{AuthUser, LoginRequired, MaybeUser};
+pub use extractor::{AuthUser, LoginRequired, MaybeUser, RecentLogin};
 pub use lock::LockWidget;
 pub use secret::{secure_eq, session_key, session_key_from_env, Secret};
 pub use settings::{Auth0Settings, SessionLifetime};
-pub use user::Auth0Profile;
+pub use user::{Auth0Profile, UserOrganization};
 
 /// Where anonymous users are sent to log in.
 pub const LOGIN_PATH: &str = "/login";
+/// Starts a login on the tenant's sign-up form (`screen_hint=signup`).
+pub const SIGNUP_PATH: &str = "/signup";
 /// Where the logout form posts.
 pub const LOGOUT_PATH: &str = "/logout";
 /// Where the tenant posts back-channel logout tokens: register
@@ -137,6 +140,8 @@ pub struct Auth0 {
     revoked: revoked::RevokedSessions,
     /// Logout tokens' `jti`s seen in this process, for a backend that keeps none.
     seen_logout_tokens: revoked::RevokedSessions,
+    /// When this process last reported each session's activity to the backend (Unix seconds).
+    activity: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// Derived from the settings once, not per page.
     lock_csp: String,
     lock_template: lock::LockTemplate,
@@ -165,6 +170,7 @@ impl Auth0 {
             backend: Box::new(backend),
             revoked: revoked::RevokedSessions::default(),
             seen_logout_tokens: revoked::RevokedSessions::default(),
+            activity: Default::default(),
         })
     }
 
@@ -186,6 +192,29 @@ impl Auth0 {
 
     pub(crate) fn revoked(&self) -> &revoked::RevokedSessions {
         &self.revoked
+    }
+
+    /// Whether this process should report `session_id`'s activity at `now`: not if it did less
+    /// than a granularity ago (and it notes that it does now).
+    pub(crate) fn activity_due(&self, session_id: &str, now: i64) -> bool {
+        /// Past this many sessions, the old entries are swept (then all, if still full).
+        const MAX_TRACKED: usize = 100_000;
+        let granularity = session::activity_granularity(&self.settings().session);
+        let mut activity = self.activity.lock().expect("activity lock");
+        if activity
+            .get(session_id)
+            .is_some_and(|last| now - last < granularity)
+        {
+            return false;
+        }
+        if activity.len() >= MAX_TRACKED {
+            activity.retain(|_, last| now - *last < granularity);
+            if activity.len() >= MAX_TRACKED {
+                activity.clear();
+            }
+        }
+        activity.insert(session_id.to_owned(), now);
+        true
     }
 
     pub(crate) fn seen_logout_tokens(&self) -> &revoked::RevokedSessions {
@@ -255,16 +284,23 @@ impl Auth0 {
 }
 
 /// Ends these sessions (other than the request's own: back-channel logout, a "sign out" of
-/// another session): each one's refresh token is revoked at the tenant, then the backend
-/// ends it, and this process treats it as ended. The caller checked they may be ended.
-pub async fn end_sessions(auth0: &web::Data<Auth0>, sessions: &[AuthUser], why: &'static str) {
-    let now = transaction::now();
-    // The latest a session started now could live to: what is remembered here is a bound.
-    let until = now.saturating_add(auth0.settings().session.absolute.as_secs() as i64);
+/// another session) at the backend, which must keep sessions: each one's refresh token is
+/// revoked at the tenant, then the backend ends it. The caller checked they may be ended. Every
+/// one is tried; the first failure (a log line) is returned, and the caller must not report
+/// success: those sessions may still be live.
+pub async fn end_sessions(
+    auth0: &web::Data<Auth0>,
+    sessions: &[AuthUser],
+    why: &'static str,
+) -> Result<(), String> {
+    let mut failed = None;
     for user in sessions {
         handlers::revoke_refresh_token(auth0, &user.session_id).await;
-        extractor::end_session_until(auth0, user, until, now, why).await;
+        if let Err(e) = extractor::end_at_backend(auth0, user, why).await {
+            failed.get_or_insert(e);
+        }
     }
+    failed.map_or(Ok(()), Err)
 }
 
 /// Mounts the module's routes and state: `app.configure(auth0::configure(auth0.clone()))`.
@@ -273,6 +309,7 @@ pub fn configure(auth0: web::Data<Auth0>) -> impl FnOnce(&mut web::ServiceConfig
         let callback_path = auth0.settings().callback_path().to_owned();
         cfg.app_data(auth0)
             .route(LOGIN_PATH, web::get().to(handlers::login))
+            .route(SIGNUP_PATH, web::get().to(handlers::signup))
             .route(&callback_path, web::get().to(handlers::callback))
             .route(LOGOUT_PATH, web::post().to(handlers::logout))
             .route(

@@ -47,6 +47,12 @@ impl RevokedSessions {
         true
     }
 
+    /// Forgets `session_id` (a logout token whose logout failed: it may come again).
+    pub fn remove(&self, session_id: &str) {
+        let mut state = self.state.lock().expect("revoked sessions lock");
+        state.until.remove(session_id);
+    }
+
     /// Whether `session_id` (absolute lifetime ending at `until`) was ended here.
     pub fn contains(&self, session_id: &str, until: i64) -> bool {
         let state = self.state.lock().expect("revoked sessions lock");

@@ -19,6 +19,14 @@ const CSRF: &str = "auth0.csrf";
 /// precise to this much.
 pub const ACTIVITY_GRANULARITY_SECS: i64 = 60;
 
+/// How often activity is recorded: [`ACTIVITY_GRANULARITY_SECS`], or a quarter of the idle
+/// timeout if that is shorter (at least a second).
+pub fn activity_granularity(lifetime: &SessionLifetime) -> i64 {
+    ACTIVITY_GRANULARITY_SECS
+        .min(lifetime.rolling.as_secs() as i64 / 4)
+        .max(1)
+}
+
 /// The logged-in user as the cookie holds them, with the times the lifetimes are checked against.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoggedIn {
@@ -37,6 +45,9 @@ pub struct LoggedIn {
     /// The ID token's `sid`: the tenant's session, named in RP-Initiated Logout's `logout_hint`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// When the user last entered their credentials (the ID token's `auth_time`), Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl LoggedIn {
@@ -79,8 +90,7 @@ impl AuthSession<'_> {
         now: i64,
         lifetime: &SessionLifetime,
     ) -> Result<bool, SessionInsertError> {
-        let granularity = ACTIVITY_GRANULARITY_SECS.min(lifetime.rolling.as_secs() as i64 / 4);
-        if now - logged_in.seen_at < granularity.max(1) {
+        if now - logged_in.seen_at < activity_granularity(lifetime) {
             return Ok(false);
         }
         logged_in.seen_at = now;
@@ -96,6 +106,7 @@ impl AuthSession<'_> {
         &self,
         user: AuthUser,
         sid: Option<String>,
+        auth_time: Option<i64>,
         settings: &Auth0Settings,
     ) -> Result<(), SessionInsertError> {
         self.0.renew();
@@ -107,6 +118,7 @@ impl AuthSession<'_> {
             iss: settings.issuer.to_string(),
             aud: settings.client_id.clone(),
             sid,
+            auth_time,
         };
         self.0.insert(USER, logged_in)?;
         let csrf = openidconnect::CsrfToken::new_random().into_secret();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::env::{duration, non_empty, ConfigError};
+pub use super::login_options::{LoginSettings, Organization};
 use super::secret::Secret;
 use super::urls::{
     check_callback_url, check_success_url, is_loopback, issuer_for_domain, missing_callback,
@@ -50,6 +51,8 @@ pub struct Auth0Settings {
     pub session: SessionLifetime,
     /// Where `POST /logout` sends the browser (`AUTH0_LOGOUT`, `AUTH0_FEDERATED_LOGOUT`).
     pub logout: LogoutSettings,
+    /// How logins are shaped (`AUTH0_CONNECTIONS`, `AUTH0_ORGANIZATION`, `AUTH0_MAX_AGE`).
+    pub login: LoginSettings,
 }
 
 /// Which logout `POST /logout` uses at the tenant (`AUTH0_LOGOUT`).
@@ -121,6 +124,8 @@ pub struct AppSettings {
     pub session: SessionLifetime,
     /// `AUTH0_LOGOUT` and `AUTH0_FEDERATED_LOGOUT`.
     pub logout: LogoutSettings,
+    /// `AUTH0_CONNECTIONS`, `AUTH0_ORGANIZATION` and `AUTH0_MAX_AGE`.
+    pub login: LoginSettings,
 }
 
 /// A real tenant's identity: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_SECRET`.
@@ -155,6 +160,7 @@ impl Auth0Settings {
             &[
                 super::LOGIN_PATH,
                 super::LOGOUT_PATH,
+                super::SIGNUP_PATH,
                 super::BACKCHANNEL_LOGOUT_PATH,
             ],
         )?;
@@ -172,6 +178,7 @@ impl Auth0Settings {
             lock_url: app.lock_url,
             session: app.session,
             logout: app.logout,
+            login: app.login,
         })
     }
 
@@ -350,6 +357,7 @@ impl AppSettings {
             lock_url,
             session,
             logout: LogoutSettings::from_lookup(lookup)?,
+            login: LoginSettings::from_lookup(lookup)?,
         })
     }
 
@@ -437,6 +445,7 @@ mod tests {
                 lock_url: DEFAULT_LOCK_URL.into(),
                 session: SessionLifetime::DEFAULT,
                 logout: Default::default(),
+                login: Default::default(),
             },
             None,
         )

@@ -44,6 +44,15 @@ pub struct PendingLogin {
     /// Universal Login or Lock (they are bounded separately).
     #[serde(default)]
     pub started: Started,
+    /// `max_age` sent with the login: the ID token's `auth_time` must be within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+    /// The organization id the ID token's `org_id` must be (`AUTH0_ORGANIZATION`, an invitation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// The organization name the ID token's `org_name` must be (ignoring case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
 }
 
 impl std::fmt::Debug for PendingLogin {
@@ -76,6 +85,9 @@ impl PendingLogin {
             next,
             created_at: now(),
             started,
+            max_age: None,
+            org_id: None,
+            org_name: None,
         }
     }
 

@@ -14,6 +14,19 @@ pub struct AuthUser {
     pub sub: String,
     /// This login's random session id (for backends that revoke sessions).
     pub session_id: String,
+    /// The organization the user logged in to (Auth0 Organizations), from the ID token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<UserOrganization>,
+}
+
+/// An Auth0 organization, as the ID token named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserOrganization {
+    /// `org_id`.
+    pub id: String,
+    /// `org_name`, if the token carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// The user if one is logged in: for pages that show both faces.

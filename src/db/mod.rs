@@ -199,13 +199,15 @@ impl Database {
 
     /// Records a login and its session (expiring after `lifetime`, the module's absolute session
     /// lifetime) in one transaction, and sweeps expired sessions now and then. Returns the
-    /// stored profile and when the session expires (the page after a login needs no query).
+    /// stored profile and when the session expires (the page after a login needs no query);
+    /// `None`, writing nothing, for a login a remembered logout token ended already (its `sid`,
+    /// or its user since before it authenticated).
     pub async fn record_login(
         &self,
         profile: &Auth0Profile,
         session: &NewSession,
         lifetime: Duration,
-    ) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
+    ) -> Result<Option<(Profile, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
         match self {
             Database::Sqlite(pool) => sqlite::record_login(pool, profile, session, lifetime).await,
             Database::Postgres(pool) => {

@@ -106,8 +106,24 @@ pub async fn record_login(
     p: &Auth0Profile,
     session: &NewSession,
     lifetime: Duration,
-) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
+) -> Result<Option<(Profile, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let ended: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM logout_tokens_seen
+         WHERE issuer = $1 AND expires_at > now()
+           AND ((sid IS NOT NULL AND sid = $2 AND (sub IS NULL OR sub = $3))
+             OR (sid IS NULL AND sub = $3 AND issued_at >= to_timestamp($4)))
+         LIMIT 1",
+    )
+    .bind(&p.issuer)
+    .bind(&session.sid)
+    .bind(&p.sub)
+    .bind(session.authenticated_at as f64)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if ended.is_some() {
+        return Ok(None);
+    }
     let profile: Profile = bind_profile!(
         sqlx::query_as(profile_upsert!(
             "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, 1, now(), now(), now()",
@@ -137,7 +153,7 @@ pub async fn record_login(
             .await?;
     }
     tx.commit().await?;
-    Ok((profile, expires_at))
+    Ok(Some((profile, expires_at)))
 }
 
 /// The profile of a live session, and when the session expires.

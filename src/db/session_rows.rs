@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Database;
-use crate::auth0::LogoutTarget;
+use crate::auth0::{LogoutTarget, SeenLogoutToken};
 
 /// A live session of a user, as the sessions list shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -117,13 +117,11 @@ impl Database {
         }
     }
 
-    /// Remembers a logout token's `jti` until `until` (Unix seconds): `true` the first time,
-    /// `false` if it is already remembered. Forgotten ones are swept first.
+    /// Remembers a logout token (by issuer and `jti`) until `token.until`: `true` the first
+    /// time, `false` if it is already remembered. Expired ones are swept first.
     pub async fn remember_logout_token(
         &self,
-        issuer: &str,
-        jti: &str,
-        until: i64,
+        token: &SeenLogoutToken<'_>,
     ) -> Result<bool, sqlx::Error> {
         let inserted = match self {
             Database::Sqlite(pool) => {
@@ -135,13 +133,17 @@ impl Database {
                 .execute(&mut *tx)
                 .await?;
                 let done = sqlx::query(
-                    "INSERT INTO logout_tokens_seen (issuer, jti, expires_at)
-                     VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', ?3, 'unixepoch'))
+                    "INSERT INTO logout_tokens_seen (issuer, jti, sid, sub, issued_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', ?5, 'unixepoch'),
+                             strftime('%Y-%m-%dT%H:%M:%fZ', ?6, 'unixepoch'))
                      ON CONFLICT (issuer, jti) DO NOTHING",
                 )
-                .bind(issuer)
-                .bind(jti)
-                .bind(until)
+                .bind(token.issuer)
+                .bind(token.jti)
+                .bind(token.sid)
+                .bind(token.sub)
+                .bind(token.issued_at)
+                .bind(token.until)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -152,18 +154,43 @@ impl Database {
                     .execute(pool)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO logout_tokens_seen (issuer, jti, expires_at)
-                     VALUES ($1, $2, to_timestamp($3))
+                    "INSERT INTO logout_tokens_seen (issuer, jti, sid, sub, issued_at, expires_at)
+                     VALUES ($1, $2, $3, $4, to_timestamp($5), to_timestamp($6))
                      ON CONFLICT (issuer, jti) DO NOTHING",
                 )
-                .bind(issuer)
-                .bind(jti)
-                .bind(until as f64)
+                .bind(token.issuer)
+                .bind(token.jti)
+                .bind(token.sid)
+                .bind(token.sub)
+                .bind(token.issued_at as f64)
+                .bind(token.until as f64)
                 .execute(pool)
                 .await?
                 .rows_affected()
             }
         };
         Ok(inserted == 1)
+    }
+
+    /// Forgets a logout token whose logout failed (the tenant may send it again).
+    pub async fn forget_logout_token(
+        &self,
+        token: &SeenLogoutToken<'_>,
+    ) -> Result<(), sqlx::Error> {
+        let sql = "DELETE FROM logout_tokens_seen WHERE issuer = $1 AND jti = $2";
+        match self {
+            Database::Sqlite(pool) => sqlx::query(sql)
+                .bind(token.issuer)
+                .bind(token.jti)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Database::Postgres(pool) => sqlx::query(sql)
+                .bind(token.issuer)
+                .bind(token.jti)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        }
     }
 }

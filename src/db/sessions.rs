@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::profiles::Profile;
+use super::session_rows::SessionRow;
 use super::Database;
 use crate::auth0::AuthUser;
 
@@ -31,7 +32,13 @@ const SESSION_CACHE_MAX: usize = 10_000;
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<Entries>,
+    /// Each profile's list of live sessions (the "Signed-in sessions" section), for
+    /// [`SESSION_CACHE_TTL`]; dropped whole at any revocation or login seen here.
+    lists: Mutex<HashMap<i64, CachedList>>,
 }
+
+/// A profile's live sessions, and when they were read.
+type CachedList = (Instant, Arc<Vec<SessionRow>>);
 
 #[derive(Default)]
 struct Entries {
@@ -76,6 +83,8 @@ impl SessionCache {
         let mut entries = self.lock();
         entries.deaf = false;
         entries.clear();
+        drop(entries);
+        self.forget_lists();
     }
 
     /// Revocations elsewhere are no longer heard: serve nothing until [`SessionCache::follow`].
@@ -83,11 +92,50 @@ impl SessionCache {
         let mut entries = self.lock();
         entries.deaf = true;
         entries.clear();
+        drop(entries);
+        self.forget_lists();
     }
 
     /// Every session was revoked (an operator emptied the table).
     pub fn forget_all(&self) {
         self.lock().clear();
+        self.forget_lists();
+    }
+
+    /// The live sessions of a profile, from the cache or the database: a list shown on every
+    /// `/profile` costs a query at most every few seconds. A revocation or a login in this
+    /// process (or heard from another, on Postgres) shows at once; a login on another
+    /// instance within [`SESSION_CACHE_TTL`].
+    pub async fn session_list(
+        &self,
+        db: &Database,
+        profile_id: i64,
+    ) -> Result<Arc<Vec<SessionRow>>, sqlx::Error> {
+        let deaf = self.lock().deaf;
+        if !deaf {
+            let lists = self.lists.lock().expect("session list lock");
+            if let Some((fetched, list)) = lists.get(&profile_id) {
+                if fetched.elapsed() < SESSION_CACHE_TTL {
+                    return Ok(list.clone());
+                }
+            }
+        }
+        let ticket = self.ticket();
+        let list = Arc::new(db.live_sessions(profile_id).await?);
+        // Cached only if nothing was revoked meanwhile (a revocation drops every list).
+        if self.ticket().0 == ticket.0 && !self.lock().deaf {
+            let mut lists = self.lists.lock().expect("session list lock");
+            if lists.len() >= SESSION_CACHE_MAX {
+                lists.clear();
+            }
+            lists.insert(profile_id, (Instant::now(), list.clone()));
+        }
+        Ok(list)
+    }
+
+    /// Drops every cached list (a session started or ended).
+    pub fn forget_lists(&self) {
+        self.lists.lock().expect("session list lock").clear();
     }
 
     /// The profile of `user`'s session if it is live, from the cache or the database.
@@ -169,6 +217,7 @@ impl SessionCache {
 
     /// Drops a revoked session; reads already under way will not cache it again.
     pub fn forget(&self, session_id: &str) {
+        self.forget_lists();
         let mut entries = self.lock();
         entries.by_session.remove(session_id);
         entries.revocations += 1;

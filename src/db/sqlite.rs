@@ -81,10 +81,27 @@ pub async fn record_login(
     p: &Auth0Profile,
     session: &NewSession,
     lifetime: Duration,
-) -> Result<(Profile, chrono::DateTime<chrono::Utc>), sqlx::Error> {
+) -> Result<Option<(Profile, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
     // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
     // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let ended: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM logout_tokens_seen
+         WHERE issuer = ?1 AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+           AND ((sid IS NOT NULL AND sid = ?2 AND (sub IS NULL OR sub = ?3))
+             OR (sid IS NULL AND sub = ?3
+                 AND issued_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ?4, 'unixepoch')))
+         LIMIT 1",
+    )
+    .bind(&p.issuer)
+    .bind(&session.sid)
+    .bind(&p.sub)
+    .bind(session.authenticated_at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if ended.is_some() {
+        return Ok(None);
+    }
     let profile: Profile = bind_profile!(
         sqlx::query_as(profile_upsert!(
             "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
@@ -117,7 +134,7 @@ pub async fn record_login(
         .await?;
     }
     tx.commit().await?;
-    Ok((profile, expires_at))
+    Ok(Some((profile, expires_at)))
 }
 
 /// The profile of a live session, and when the session expires.

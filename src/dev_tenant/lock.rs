@@ -41,8 +41,10 @@ pub(super) fn redeem_ticket(
                 nonce = request.nonce.is_some(),
                 "dev tenant: Lock login ticket redeemed"
             );
-            let (sid, cookie) = tenant.session_for(req, &ticket.user);
-            let code = issue_code(tenant, &request, ticket.user, sid);
+            let auth_time = chrono::Utc::now().timestamp();
+            let (sid, cookie) = tenant.session_for(req, &ticket.user, Some(auth_time));
+            let organization = request.organization;
+            let code = issue_code(tenant, &request, ticket.user, sid, auth_time, organization);
             let mut response = back_to_app(
                 &request.redirect_uri,
                 Outcome::Code(&code),
@@ -84,7 +86,7 @@ pub(super) async fn client_settings(
             "name": "auth0",
             "connections": [{
                 "name": CONNECTION,
-                "showSignup": false,
+                "showSignup": true,
                 "showForgot": false,
                 "passwordPolicy": "none",
                 "requires_username": false,
@@ -187,6 +189,11 @@ pub(super) async fn co_authenticate(
         );
         return with_cors(&tenant, &req, response);
     }
+    tenant
+        .users
+        .lock()
+        .expect("lock")
+        .insert(email.trim().to_lowercase());
     let co_id = random_token(16);
     let login_ticket = random_token(24);
     let ticket = Ticket {
@@ -209,6 +216,66 @@ pub(super) async fn co_authenticate(
             "login_ticket": login_ticket,
             "co_verifier": random_token(16),
             "co_id": co_id,
+        }));
+    with_cors(&tenant, &req, response)
+}
+
+#[derive(Deserialize)]
+pub(super) struct DbSignup {
+    client_id: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    connection: Option<String>,
+}
+
+/// `/dbconnections/signup`: Lock's sign-up tab. A new email address becomes a user (then Lock
+/// logs it in through `/co/authenticate`); a known one is refused as Auth0 refuses it.
+pub(super) async fn signup(
+    tenant: web::Data<TenantState>,
+    req: HttpRequest,
+    body: web::Json<DbSignup>,
+) -> HttpResponse {
+    if app_origin(&tenant, &req).is_none() {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "Origin not allowed.",
+        );
+    }
+    let body = body.into_inner();
+    let refuse = |code: &str, description: &str| {
+        let response = HttpResponse::BadRequest()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({ "code": code, "description": description, "name": "BadRequestError" }));
+        with_cors(&tenant, &req, response)
+    };
+    if body.client_id.as_deref() != Some(tenant.client_id.as_str())
+        || body.connection.as_deref() != Some(CONNECTION)
+    {
+        return refuse("invalid_request", "Unknown client or connection.");
+    }
+    let (email, password) = (
+        body.email.unwrap_or_default(),
+        body.password.unwrap_or_default(),
+    );
+    if let Err(problem) = check_credentials(&email, &password) {
+        return refuse("invalid_signup", problem);
+    }
+    let new = tenant
+        .users
+        .lock()
+        .expect("lock")
+        .insert(email.trim().to_lowercase());
+    if !new {
+        return refuse("user_exists", "The user already exists.");
+    }
+    let user = DevUser::from_email(&tenant.issuer, &email);
+    let response = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "_id": user.sub.trim_start_matches("auth0|"),
+            "email": user.email,
+            "email_verified": false,
         }));
     with_cors(&tenant, &req, response)
 }

@@ -23,6 +23,7 @@
 pub mod driver;
 pub mod keys;
 mod lock;
+pub mod organizations;
 mod pages;
 mod sessions;
 pub mod standalone;
@@ -246,6 +247,13 @@ impl DevTenant {
         self.state.logout_token(sub, sid)
     }
 
+    /// A new invitation of `email` to `organization` (an id or name of
+    /// [`organizations::ORGANIZATIONS`]): the link Auth0 would email, to the app's `/login`.
+    pub fn invite(&self, organization: &str, email: &str) -> Option<Url> {
+        let organization = organizations::resolve(organization)?;
+        Some(self.state.invite(organization, email))
+    }
+
     /// `claims` signed as this tenant signs its tokens (RS256, its published key), with the JOSE
     /// `typ` given: for tests of what the app makes of a token's claims alone.
     pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> String {
@@ -292,6 +300,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::method(Method::OPTIONS).to(lock::preflight),
     )
     .route("/co/authenticate", web::post().to(lock::co_authenticate))
+    .route("/dbconnections/signup", web::post().to(lock::signup))
+    .route(
+        "/dbconnections/signup",
+        web::method(Method::OPTIONS).to(lock::preflight),
+    )
     .route(
         "/co/authenticate",
         web::method(Method::OPTIONS).to(lock::preflight),
@@ -299,6 +312,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/avatars/{initial}.svg", web::get().to(pages::avatar))
     .route("/dev/stats", web::get().to(pages::stats))
     .route("/dev/sessions", web::get().to(sessions::list))
+    .route("/dev/invitations", web::get().to(organizations::page))
+    .route("/dev/invitations", web::post().to(organizations::invite))
     .route(
         "/dev/sessions/logout-everywhere",
         web::post().to(sessions::log_out_everywhere),

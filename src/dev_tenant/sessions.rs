@@ -34,6 +34,8 @@ const LOGOUT_TOKEN_LIFETIME_SECS: i64 = 120;
 pub(super) struct TenantSession {
     pub(super) user: DevUser,
     pub(super) started: chrono::DateTime<chrono::Utc>,
+    /// When the credentials were last entered in it (Unix seconds).
+    pub(super) auth_time: i64,
 }
 
 /// The tenant's sessions, by `sid`.
@@ -44,12 +46,21 @@ pub(super) struct TenantSessions {
 
 impl TenantSessions {
     /// The session `cookie` names if it is `user`'s (single sign-on), else a new one: its `sid`.
-    pub(super) fn join_or_open(&mut self, cookie: Option<&str>, user: &DevUser) -> String {
+    /// Credentials entered now (`auth_time`) refresh the session's; `None` keeps it ("continue").
+    pub(super) fn join_or_open(
+        &mut self,
+        cookie: Option<&str>,
+        user: &DevUser,
+        auth_time: Option<i64>,
+    ) -> String {
         if let Some(sid) = cookie.filter(|sid| {
             self.by_sid
                 .get(*sid)
                 .is_some_and(|s| s.user.sub == user.sub)
         }) {
+            if let (Some(session), Some(at)) = (self.by_sid.get_mut(sid), auth_time) {
+                session.auth_time = at;
+            }
             return sid.to_owned();
         }
         let sid = random_token(16);
@@ -58,9 +69,15 @@ impl TenantSessions {
             TenantSession {
                 user: user.clone(),
                 started: chrono::Utc::now(),
+                auth_time: auth_time.unwrap_or_else(|| chrono::Utc::now().timestamp()),
             },
         );
         sid
+    }
+
+    /// The session `cookie` names, if it is live.
+    pub(super) fn get(&self, cookie: Option<&str>) -> Option<TenantSession> {
+        self.by_sid.get(cookie?).cloned()
     }
 
     /// Ends the session `sid`, if there is one.
@@ -83,13 +100,14 @@ impl TenantState {
         &self,
         req: &HttpRequest,
         user: &DevUser,
+        auth_time: Option<i64>,
     ) -> (String, Cookie<'static>) {
         let cookie = req.cookie(SESSION_COOKIE);
-        let sid = self
-            .sessions
-            .lock()
-            .expect("lock")
-            .join_or_open(cookie.as_ref().map(Cookie::value), user);
+        let sid = self.sessions.lock().expect("lock").join_or_open(
+            cookie.as_ref().map(Cookie::value),
+            user,
+            auth_time,
+        );
         let cookie = Cookie::build(SESSION_COOKIE, sid.clone())
             .path("/")
             .http_only(true)
@@ -98,12 +116,24 @@ impl TenantState {
         (sid, cookie)
     }
 
-    /// Ends the browser's session (its cookie, or the `sid` a logout names) and tells every
-    /// registered app.
+    /// The browser's live session here, if it has one.
+    pub(super) fn browser_session(&self, req: &HttpRequest) -> Option<TenantSession> {
+        let cookie = req.cookie(SESSION_COOKIE);
+        self.sessions
+            .lock()
+            .expect("lock")
+            .get(cookie.as_ref().map(Cookie::value))
+    }
+
+    /// Ends the browser's session (its cookie; a `logout_hint` naming another session ends
+    /// nothing: knowing a `sid` is not being its browser) and tells every registered app.
     pub(super) async fn log_out_browser(&self, req: &HttpRequest, hint: Option<&str>) {
-        let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-        let sid = cookie.or_else(|| hint.map(str::to_owned));
-        let Some(sid) = sid else { return };
+        let Some(sid) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+            return;
+        };
+        if hint.is_some_and(|hint| hint != sid) {
+            return;
+        }
         let ended = self.sessions.lock().expect("lock").end(&sid);
         if let Some(session) = ended {
             self.send_logout_tokens(Some(&session.user.sub), Some(&sid))
@@ -228,7 +258,7 @@ pub(super) struct EverywhereForm {
 
 /// `POST /dev/sessions/logout-everywhere`: ends every session of the user at the tenant and
 /// sends each app a logout token naming the user (`sub`, no `sid`): all their sessions end.
-/// A form from another site is refused (its `Origin`).
+/// Only a form from the tenant's own page is accepted (its `Origin`; none is refused too).
 pub(super) async fn log_out_everywhere(
     tenant: web::Data<TenantState>,
     req: HttpRequest,
@@ -239,7 +269,7 @@ pub(super) async fn log_out_everywhere(
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok());
     let ours = tenant.issuer.origin().ascii_serialization();
-    if origin.is_some_and(|o| o != ours) {
+    if origin != Some(ours.as_str()) {
         return page_error(
             StatusCode::FORBIDDEN,
             "Not from this tenant",

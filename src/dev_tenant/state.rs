@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::keys;
+use super::organizations::{resolve as resolve_organization, DevOrganization};
 use super::{Registration, TenantStats};
 
 /// How long a code may wait for its exchange (Auth0: 10 minutes; shorter is fine locally).
@@ -88,6 +89,10 @@ pub(super) struct TenantState {
     pub(super) userinfo_calls: Mutex<HashMap<String, (Instant, u32)>>,
     /// The browsers' sessions at the tenant, by `sid`.
     pub(super) sessions: Mutex<super::sessions::TenantSessions>,
+    /// The users who logged in or signed up (lowercased emails): sign-up refuses them.
+    pub(super) users: Mutex<std::collections::HashSet<String>>,
+    /// Organizations invitations, by id.
+    pub(super) invitations: Mutex<HashMap<String, super::organizations::Invitation>>,
     pub(super) counters: Counters,
 }
 
@@ -128,6 +133,8 @@ impl TenantState {
             refresh_tokens: Mutex::default(),
             userinfo_calls: Mutex::default(),
             sessions: Mutex::default(),
+            users: Mutex::default(),
+            invitations: Mutex::default(),
             counters: Counters::default(),
             issuer,
         }
@@ -233,6 +240,20 @@ pub(super) struct AuthorizeQuery {
     pub(super) audience: Option<String>,
     /// Set by Lock (auth0.js) after `/co/authenticate`.
     pub(super) login_ticket: Option<String>,
+    /// `signup`: open on the sign-up form.
+    pub(super) screen_hint: Option<String>,
+    /// An email address to prefill.
+    pub(super) login_hint: Option<String>,
+    /// The connection to use: this tenant has one.
+    pub(super) connection: Option<String>,
+    /// `login`: ask for the credentials even with a session here.
+    pub(super) prompt: Option<String>,
+    /// The most seconds since the credentials were entered, for a session here to count.
+    pub(super) max_age: Option<String>,
+    /// An organization's id or name.
+    pub(super) organization: Option<String>,
+    /// An invitation id (with its `organization`).
+    pub(super) invitation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -244,10 +265,22 @@ pub(super) struct AuthorizeRequest {
     pub(super) audience: Option<String>,
     pub(super) scope: String,
     pub(super) started: Instant,
+    /// Open on the sign-up form.
+    pub(super) signup: bool,
+    pub(super) login_hint: Option<String>,
+    /// `prompt=login`: no "continue as" with a session here.
+    pub(super) prompt_login: bool,
+    /// `max_age` in seconds: a session here older than this does not count.
+    pub(super) max_age: Option<i64>,
+    /// The organization the app asked for (fixed on the form), if any.
+    pub(super) organization: Option<DevOrganization>,
+    /// The invitation being accepted (its id).
+    pub(super) invitation: Option<String>,
 }
 
 impl AuthorizeRequest {
-    /// The request as `/authorize` received it, for a redirect URI already checked.
+    /// The request as `/authorize` received it, for a redirect URI already checked (and an
+    /// organization already resolved).
     pub(super) fn new(redirect_uri: Url, query: &AuthorizeQuery) -> Self {
         Self {
             redirect_uri,
@@ -257,6 +290,15 @@ impl AuthorizeRequest {
             audience: query.audience.clone().filter(|a| !a.is_empty()),
             scope: query.scope.clone().unwrap_or_default(),
             started: Instant::now(),
+            signup: query.screen_hint.as_deref() == Some("signup"),
+            login_hint: query.login_hint.clone().filter(|h| !h.is_empty()),
+            prompt_login: query
+                .prompt
+                .as_deref()
+                .is_some_and(|p| p.split_whitespace().any(|p| p == "login")),
+            max_age: query.max_age.as_deref().and_then(|a| a.parse().ok()),
+            organization: query.organization.as_deref().and_then(resolve_organization),
+            invitation: query.invitation.clone(),
         }
     }
 }
@@ -279,6 +321,10 @@ pub(super) struct Grant {
     pub(super) user: DevUser,
     /// The tenant session the login belongs to (the ID token's `sid`).
     pub(super) sid: String,
+    /// When the user entered their credentials (Unix seconds): the ID token's `auth_time`.
+    pub(super) auth_time: i64,
+    /// The organization the user logged in to.
+    pub(super) organization: Option<DevOrganization>,
     pub(super) issued: Instant,
 }
 

@@ -317,7 +317,11 @@ pub(super) fn sign_id_token(
     object.insert("aud".into(), json!(tenant.client_id));
     object.insert("iat".into(), json!(now));
     object.insert("exp".into(), json!(now + ID_TOKEN_LIFETIME_SECS));
-    object.insert("auth_time".into(), json!(now));
+    object.insert("auth_time".into(), json!(grant.auth_time));
+    if let Some(org) = &grant.organization {
+        object.insert("org_id".into(), json!(org.id));
+        object.insert("org_name".into(), json!(org.name));
+    }
     object.insert("sid".into(), json!(grant.sid));
     if let Some(nonce) = &grant.nonce {
         object.insert("nonce".into(), json!(nonce));

@@ -11,10 +11,12 @@ use serde::Deserialize;
 use url::Url;
 
 use super::lock::redeem_ticket;
+use super::organizations::{resolve as resolve_organization, DevOrganization, ORGANIZATIONS};
 use super::pages::{html, login_expired, page_error, redirect};
+use super::sessions::TenantSession;
 use super::state::{
     insert_swept, random_token, AuthorizeQuery, AuthorizeRequest, DevUser, Grant, TenantState,
-    CODE_LIFETIME, LOGIN_LIFETIME,
+    CODE_LIFETIME, CONNECTION, LOGIN_LIFETIME,
 };
 
 /// `/authorize`: checks the client and redirect URI (a bad one gets a page, never a redirect),
@@ -76,6 +78,43 @@ pub(super) async fn authorize(
             "Only code_challenge_method=S256 is supported here.",
         );
     }
+    if q.connection
+        .as_deref()
+        .is_some_and(|c| !c.is_empty() && c != CONNECTION)
+    {
+        return back_with_error(
+            "invalid_request",
+            "The connection does not exist or is not enabled for this application.",
+        );
+    }
+    if q.prompt
+        .as_deref()
+        .is_some_and(|p| p.split_whitespace().any(|p| p == "none"))
+    {
+        return back_with_error(
+            "login_required",
+            "The dev tenant always shows its form: prompt=none is not supported.",
+        );
+    }
+    let organization = q.organization.as_deref().filter(|o| !o.is_empty());
+    if organization.is_some_and(|o| resolve_organization(o).is_none()) {
+        return back_with_error(
+            "invalid_request",
+            "parameter organization is invalid: no such organization.",
+        );
+    }
+    if let Some(invitation) = &q.invitation {
+        let invitations = tenant.invitations.lock().expect("lock");
+        let valid = invitations
+            .get(invitation)
+            .is_some_and(|i| organization.and_then(resolve_organization) == Some(i.organization));
+        if !valid {
+            return back_with_error(
+                "invalid_request",
+                "The invitation is not valid (unknown, used, or for another organization).",
+            );
+        }
+    }
     if let Some(ticket) = &q.login_ticket {
         return redeem_ticket(&tenant, &req, ticket, redirect_uri, &q);
     }
@@ -94,6 +133,69 @@ pub(super) struct LoginPage<'a> {
     state: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    /// The sign-up form rather than the login form.
+    signup: bool,
+    /// The browser's session here, offered as "Continue as" (single sign-on).
+    continue_as: Option<String>,
+    /// The organization the app asked for; else the form offers them all.
+    organization: Option<DevOrganization>,
+    organizations: &'a [DevOrganization],
+}
+
+/// The form for the login request `request` (its `state` at the tenant), with `email` and
+/// `error` as the last submission left them.
+fn login_page(
+    tenant: &TenantState,
+    req: &HttpRequest,
+    state: &str,
+    request: &AuthorizeRequest,
+    email: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let invited = request
+        .invitation
+        .as_ref()
+        .and_then(|id| tenant.invitations.lock().expect("lock").get(id).cloned());
+    let prefill = match (email, &invited, &request.login_hint) {
+        ("", Some(invitation), _) => invitation.email.clone(),
+        ("", None, Some(hint)) => hint.clone(),
+        _ => email.to_owned(),
+    };
+    let page = LoginPage {
+        client_name: &tenant.registration.client_name,
+        state,
+        email: &prefill,
+        error,
+        signup: request.signup,
+        continue_as: single_sign_on(tenant, req, request).map(|s| s.user.email),
+        organization: request.organization,
+        organizations: &ORGANIZATIONS,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html(status, page.render())
+}
+
+/// The browser's session here, if this request may use it without the credentials again: not
+/// with `prompt=login`, not for a sign-up or an invitation, and not if its credentials are
+/// older than `max_age`.
+fn single_sign_on(
+    tenant: &TenantState,
+    req: &HttpRequest,
+    request: &AuthorizeRequest,
+) -> Option<TenantSession> {
+    if request.prompt_login || request.signup || request.invitation.is_some() {
+        return None;
+    }
+    let session = tenant.browser_session(req)?;
+    let age = chrono::Utc::now().timestamp() - session.auth_time;
+    request
+        .max_age
+        .is_none_or(|max_age| age <= max_age)
+        .then_some(session)
 }
 
 #[derive(Deserialize)]
@@ -103,23 +205,19 @@ pub(super) struct LoginFormQuery {
 
 pub(super) async fn login_form(
     tenant: web::Data<TenantState>,
+    req: HttpRequest,
     query: web::Query<LoginFormQuery>,
 ) -> HttpResponse {
-    let known = tenant
+    let request = tenant
         .logins
         .lock()
         .expect("lock")
-        .contains_key(&query.state);
-    if !known {
-        return login_expired();
+        .get(&query.state)
+        .cloned();
+    match request {
+        Some(request) => login_page(&tenant, &req, &query.state, &request, "", None),
+        None => login_expired(),
     }
-    let page = LoginPage {
-        client_name: &tenant.registration.client_name,
-        state: &query.state,
-        email: "",
-        error: None,
-    };
-    html(StatusCode::OK, page.render())
 }
 
 #[derive(Deserialize)]
@@ -134,6 +232,9 @@ pub(super) struct LoginSubmit {
     /// The "grant the admin permission" box.
     #[serde(default)]
     admin: Option<String>,
+    /// The organization chosen on the form (id), if the app did not fix one.
+    #[serde(default)]
+    organization: String,
 }
 
 /// The credentials rule: any plausible email address with any non-empty password.
@@ -166,29 +267,86 @@ pub(super) async fn login_submit(
         return login_expired();
     };
     let state = request.state.as_deref();
+    let retry = |error: &str| {
+        login_page(
+            &tenant,
+            &req,
+            &form.state,
+            &request,
+            &form.email,
+            Some(error),
+        )
+    };
     if form.action == "cancel" {
         tenant.logins.lock().expect("lock").remove(&form.state);
         let cancelled = Outcome::Error("access_denied", "The user cancelled the login.");
-        back_to_app(&request.redirect_uri, cancelled, state)
+        return back_to_app(&request.redirect_uri, cancelled, state);
+    }
+    // Who logs in, and when they entered their credentials (`None`: a session here, kept).
+    let (mut user, fresh) = if form.action == "continue" {
+        match single_sign_on(&tenant, &req, &request) {
+            Some(session) => (session.user, None),
+            None => {
+                return retry("Your session here has ended, or this login needs your password.")
+            }
+        }
     } else {
         if let Err(problem) = check_credentials(&form.email, &form.password) {
-            let page = LoginPage {
-                client_name: &tenant.registration.client_name,
-                state: &form.state,
-                email: &form.email,
-                error: Some(problem),
-            };
-            return html(StatusCode::BAD_REQUEST, page.render());
+            return retry(problem);
         }
-        tenant.logins.lock().expect("lock").remove(&form.state);
-        let mut user = DevUser::from_email(&tenant.issuer, &form.email);
-        user.admin = form.admin.as_deref() == Some("on");
-        let (sid, cookie) = tenant.session_for(&req, &user);
-        let code = issue_code(&tenant, &request, user, sid);
-        let mut response = back_to_app(&request.redirect_uri, Outcome::Code(&code), state);
-        let _ = response.add_cookie(&cookie);
-        response
+        let known = tenant
+            .users
+            .lock()
+            .expect("lock")
+            .contains(&form.email.trim().to_lowercase());
+        if form.action == "signup" && known {
+            return retry("This email address is already registered. Log in instead.");
+        }
+        let user = DevUser::from_email(&tenant.issuer, &form.email);
+        (user, Some(chrono::Utc::now().timestamp()))
+    };
+    user.admin = form.admin.as_deref() == Some("on");
+    let organization = match (request.organization, form.organization.as_str()) {
+        (Some(fixed), _) => Some(fixed),
+        (None, "") => None,
+        (None, chosen) => match resolve_organization(chosen) {
+            Some(org) => Some(org),
+            None => return retry("Choose one of the organizations."),
+        },
+    };
+    if let Some(invitation) = &request.invitation {
+        let mut invitations = tenant.invitations.lock().expect("lock");
+        match invitations.get(invitation) {
+            Some(invited) if invited.email.eq_ignore_ascii_case(&user.email) => {
+                invitations.remove(invitation);
+            }
+            Some(_) => {
+                drop(invitations);
+                return retry("This invitation is for another email address.");
+            }
+            None => {
+                drop(invitations);
+                return retry("This invitation was used already.");
+            }
+        }
     }
+    tenant.logins.lock().expect("lock").remove(&form.state);
+    tenant
+        .users
+        .lock()
+        .expect("lock")
+        .insert(user.email.to_lowercase());
+    let (sid, cookie) = tenant.session_for(&req, &user, fresh);
+    let auth_time = match fresh {
+        Some(now) => now,
+        None => tenant
+            .browser_session(&req)
+            .map_or_else(|| chrono::Utc::now().timestamp(), |s| s.auth_time),
+    };
+    let code = issue_code(&tenant, &request, user, sid, auth_time, organization);
+    let mut response = back_to_app(&request.redirect_uri, Outcome::Code(&code), state);
+    let _ = response.add_cookie(&cookie);
+    response
 }
 
 /// How an authorization request ended.
@@ -226,6 +384,8 @@ pub(super) fn issue_code(
     request: &AuthorizeRequest,
     user: DevUser,
     sid: String,
+    auth_time: i64,
+    organization: Option<DevOrganization>,
 ) -> String {
     let code = random_token(32);
     let grant = Grant {
@@ -236,6 +396,8 @@ pub(super) fn issue_code(
         scope: request.scope.clone(),
         user,
         sid,
+        auth_time,
+        organization,
         issued: Instant::now(),
     };
     insert_swept(&tenant.codes, code.clone(), grant, |g| {

@@ -290,8 +290,10 @@ async fn log_out_everywhere_at_the_tenant_ends_every_session_of_the_user() {
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
     assert!(is_live(&app, &cookies[0]).await);
 
+    let tenant_origin = tenant.issuer().origin().ascii_serialization();
     let response = first
         .post(tenant.issuer().join("/dev/sessions/logout-everywhere").unwrap())
+        .header("origin", tenant_origin)
         .form(&[("sub", sub.as_str())])
         .send()
         .await
@@ -311,4 +313,63 @@ async fn a_backend_that_keeps_no_sessions_answers_not_implemented() {
     let token = tenant.logout_token(Some("auth0|someone"), None);
     let (status, _, body) = post_logout_token(&home, &token).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+}
+
+#[actix_web::test]
+async fn a_logout_that_fails_at_the_database_is_not_reported_done_and_can_be_retried() {
+    crate::engine!();
+    let (app, tenant) = spawn_app_with_tenant(&[]).await;
+    let cookie = log_in(&app, &app.browser, "ada@example.com").await;
+    let sub = sub_of(&app, "ada@example.com").await;
+    let token = tenant.logout_token(Some(&sub), None);
+    app.refuse("DELETE", "user_sessions", "disk full").await;
+    let (status, _, body) = post_logout_token(&app.address, &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("temporarily_unavailable"), "{body}");
+    assert!(is_live(&app, &cookie).await, "not ended, and not said to be");
+    // Once the database works again, the tenant's retry of the same token is not a replay.
+    app.execute(match app.db.engine() {
+        auth0_actix::db::Engine::Sqlite => "DROP TRIGGER refuse_delete_user_sessions",
+        auth0_actix::db::Engine::Postgres => {
+            "DROP TRIGGER refuse_delete_user_sessions ON user_sessions"
+        }
+    })
+    .await;
+    let (status, _, body) = post_logout_token(&app.address, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!is_live(&app, &cookie).await);
+}
+
+#[actix_web::test]
+async fn a_login_that_finishes_after_a_logout_that_named_it_is_refused() {
+    crate::engine!();
+    let (app, tenant) = spawn_app_with_tenant(&[]).await;
+    // Authenticated at the tenant, the callback not yet visited...
+    let by_sub = app.tenant_callback("ada@example.com").await;
+    // ...when "log out everywhere" names the user.
+    let sub = {
+        let other = Browser::new();
+        log_in(&app, &other, "ada@example.com").await;
+        sub_of(&app, "ada@example.com").await
+    };
+    let token = tenant.logout_token(Some(&sub), None);
+    assert_eq!(post_logout_token(&app.address, &token).await.0, StatusCode::OK);
+    let late = app.get_url(&by_sub).await;
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    assert!(late.text().await.unwrap().contains("Your session has ended"));
+    assert!(app.is_anonymous().await);
+
+    // The same by `sid`: the tenant session ended while the code was in flight.
+    let browser = Browser::new();
+    let authorize = app.start_login_in(&browser, None).await;
+    let callback = browser.submit_tenant_form(&authorize, "bob@example.com", "pw").await;
+    let sid = browser
+        .session_cookie_named(tenant.issuer(), "dev_tenant_session")
+        .expect("the tenant's session cookie");
+    let token = tenant.logout_token(None, Some(&sid));
+    assert_eq!(post_logout_token(&app.address, &token).await.0, StatusCode::OK);
+    let late = browser.get(callback).send().await.unwrap();
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.is_anonymous_in(&browser).await);
+    assert_eq!(app.login_count("bob@example.com").await, None, "nothing half-written");
 }

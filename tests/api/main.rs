@@ -22,6 +22,7 @@ macro_rules! suite {
         mod health;
         mod lock;
         mod login;
+        mod login_options;
         mod logout;
         mod next;
         mod operations;

@@ -179,3 +179,33 @@ async fn last_seen_is_written_once_per_granularity_not_on_every_request() {
     }
     assert_eq!(last_seen().await, Some(written), "requests right after write nothing");
 }
+
+#[actix_web::test]
+async fn a_replayed_old_cookie_does_not_write_last_seen_on_every_request() {
+    crate::engine!();
+    // Idle timeout 20 s: activity is recorded every 5 s at most.
+    let app = spawn_app_with(&[("SESSION_ROLLING_DURATION", "20")]).await;
+    // A client that ignores Set-Cookie and replays the login's cookie: it always looks due.
+    let cookie = log_in(&app, &Browser::new(), "ada@example.com").await;
+    let last_seen = || async {
+        app.query_texts("SELECT CAST(last_seen_at AS TEXT) FROM user_sessions", &[])
+            .await
+            .remove(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let written = loop {
+        assert!(is_live(&app, &cookie).await);
+        if let Some(at) = last_seen().await {
+            break at;
+        }
+        assert!(std::time::Instant::now() < deadline, "last seen never written");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    // Replays across the next two seconds (a write would store another second) change nothing.
+    let until = chrono::Utc::now().timestamp() + 2;
+    while chrono::Utc::now().timestamp() <= until {
+        assert!(is_live(&app, &cookie).await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last_seen().await, Some(written));
+}

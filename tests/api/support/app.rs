@@ -210,6 +210,7 @@ pub async fn dev_tenant_for(
         lock_url: DEFAULT_LOCK_URL.into(),
         session: SessionLifetime::DEFAULT,
         logout: Default::default(),
+        login: Default::default(),
     };
     let settings = Auth0Settings::new(tenant.tenant_settings(), app_settings, None).unwrap();
     (home, tenant, settings)

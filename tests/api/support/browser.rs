@@ -58,6 +58,17 @@ impl Browser {
             .map(str::to_owned)
     }
 
+    /// The value of the cookie `name` this browser would send to `url`.
+    pub fn session_cookie_named(&self, url: &Url, name: &str) -> Option<String> {
+        let header = self.jar.cookies(url)?;
+        let prefix = format!("{name}=");
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&prefix).map(str::to_owned))
+    }
+
     /// Follows `/authorize` to the tenant's form and submits it; returns where the tenant sent
     /// the browser (the app's callback with `code` and `state`, or an error).
     pub async fn submit_tenant_form(&self, authorize: &Url, email: &str, password: &str) -> Url {
