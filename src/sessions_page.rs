@@ -7,10 +7,9 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::auth0::{self, Auth0, AuthUser, PublicError};
-use crate::db::{Database, SessionCache, SessionRow};
+use crate::db::{handle, Database, SessionCache, SessionRow, ShownSession};
 use crate::error::PageError;
 
 /// Where the forms post.
@@ -22,27 +21,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(END_OTHER_SESSIONS_PATH, web::post().to(end_others));
 }
 
-/// A session as the list shows it.
+/// A session as the list shows it: derived once per cached list, borrowed by each page.
 pub struct SessionView {
-    /// Names the session in the form (not its id: that stays server-side).
-    pub handle: String,
-    pub browser: String,
-    pub started: String,
-    pub last_seen: String,
+    rows: std::sync::Arc<Vec<SessionRow>>,
+    index: usize,
     /// The session of the request that shows the list.
     pub current: bool,
 }
 
 impl SessionView {
-    pub fn new(row: &SessionRow, current_session_id: &str) -> Self {
-        let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
-        Self {
-            handle: handle(&row.id),
-            browser: describe_browser(row.user_agent.as_deref()),
-            started: time(&row.created_at),
-            last_seen: time(row.last_seen_at.as_ref().unwrap_or(&row.created_at)),
-            current: row.id == current_session_id,
-        }
+    fn shown(&self) -> &ShownSession {
+        self.rows[self.index].shown()
+    }
+
+    /// Names the session in the form (not its id: that stays server-side).
+    pub fn handle(&self) -> &str {
+        &self.shown().handle
+    }
+
+    pub fn browser(&self) -> &str {
+        &self.shown().browser
+    }
+
+    pub fn started(&self) -> &str {
+        &self.shown().started
+    }
+
+    pub fn last_seen(&self) -> &str {
+        &self.shown().last_seen
     }
 }
 
@@ -57,80 +63,16 @@ pub async fn sessions_of(
         return Ok(Vec::new());
     };
     let rows = cache.session_list(db, profile_id).await?;
-    let mut views: Vec<SessionView> = rows
-        .iter()
-        .map(|row| SessionView::new(row, &user.session_id))
+    let mut views: Vec<SessionView> = (0..rows.len())
+        .map(|index| SessionView {
+            current: rows[index].id == user.session_id,
+            rows: rows.clone(),
+            index,
+        })
         .collect();
     // This session first, then the most recently active.
     views.sort_by_key(|view| !view.current);
     Ok(views)
-}
-
-/// A session's handle in pages: 128 bits of SHA-256 of its id, hex.
-fn handle(session_id: &str) -> String {
-    Sha256::digest(session_id.as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// "Firefox on Linux", from a User-Agent: the browser and the system, roughly, as account pages
-/// name sessions. Unknown parts are left out.
-pub fn describe_browser(user_agent: Option<&str>) -> String {
-    let Some(ua) = user_agent else {
-        return "Unknown browser".into();
-    };
-    let has = |needle: &str| ua.contains(needle);
-    let browser = if has("Edg/") {
-        "Edge"
-    } else if has("OPR/") {
-        "Opera"
-    } else if has("Firefox/") {
-        "Firefox"
-    } else if has("HeadlessChrome/") {
-        "Headless Chrome"
-    } else if has("Chrome/") || has("Chromium/") {
-        "Chrome"
-    } else if has("Safari/") {
-        "Safari"
-    } else {
-        ""
-    };
-    let system = if has("Windows") {
-        "Windows"
-    } else if has("Android") {
-        "Android"
-    } else if has("iPhone") || has("iPad") {
-        "iOS"
-    } else if has("Mac OS X") || has("Macintosh") {
-        "macOS"
-    } else if has("CrOS") {
-        "ChromeOS"
-    } else if has("Linux") {
-        "Linux"
-    } else {
-        ""
-    };
-    // Not a known browser: the first product token (`curl/8.5.0` is "curl").
-    let product: String;
-    let browser = if browser.is_empty() {
-        product = ua
-            .split(['/', ' '])
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .take(40)
-            .collect();
-        product.as_str()
-    } else {
-        browser
-    };
-    match (browser.is_empty(), system.is_empty()) {
-        (true, true) => "Unknown browser".into(),
-        (false, true) => browser.to_owned(),
-        (true, false) => format!("A browser on {system}"),
-        (false, false) => format!("{browser} on {system}"),
-    }
 }
 
 #[derive(Deserialize)]
@@ -237,31 +179,4 @@ fn not_yours() -> HttpResponse {
         hint: "Go back to your profile to see your sessions.",
     });
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn browsers_are_named_roughly() {
-        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-        assert_eq!(describe_browser(Some(firefox)), "Firefox on Linux");
-        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like \
-                      Gecko) Chrome/131.0.0.0 Safari/537.36";
-        assert_eq!(describe_browser(Some(chrome)), "Chrome on Windows");
-        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
-                      (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-        assert_eq!(describe_browser(Some(safari)), "Safari on iOS");
-        assert_eq!(describe_browser(Some("curl/8.5.0")), "curl");
-        assert_eq!(describe_browser(None), "Unknown browser");
-    }
-
-    #[test]
-    fn a_handle_does_not_show_the_session_id() {
-        let id = "0123456789abcdef0123456789abcdef0123456789a";
-        let h = handle(id);
-        assert_eq!(h.len(), 32);
-        assert!(!id.contains(&h) && !h.contains(&id[..8]));
-    }
 }

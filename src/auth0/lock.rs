@@ -238,7 +238,9 @@ pub fn script_safe_json(value: &serde_json::Value) -> String {
 mod tests {
     use super::*;
     use crate::auth0::secret::Secret;
-    use crate::auth0::settings::{AppSettings, SessionLifetime, TenantSettings, DEFAULT_LOCK_URL};
+    use crate::auth0::settings::{
+        AppSettings, Organization, SessionLifetime, TenantSettings, DEFAULT_LOCK_URL,
+    };
     use crate::auth0::urls::issuer_for_domain;
 
     #[test]
@@ -278,6 +280,40 @@ mod tests {
                 assert_eq!(template.render(container, &login), expected, "{container}");
             }
         }
+    }
+
+    #[test]
+    fn lock_logins_ask_for_the_organization_and_max_age_and_expect_them() {
+        let mut settings = Auth0Settings::new(
+            TenantSettings {
+                domain: "t.auth0.com".into(),
+                issuer: issuer_for_domain("t.auth0.com").unwrap(),
+                client_id: "abc".into(),
+                client_secret: Secret::new("s"),
+            },
+            AppSettings {
+                callback_url: Some(url::Url::parse("https://app.example/callback").unwrap()),
+                success_url: "/profile".into(),
+                scope: "openid profile".into(),
+                audience: None,
+                lock_url: DEFAULT_LOCK_URL.into(),
+                session: SessionLifetime::DEFAULT,
+                logout: Default::default(),
+                login: Default::default(),
+            },
+            None,
+        )
+        .unwrap();
+        settings.login.organization = Some(Organization::Name("acme".into()));
+        settings.login.max_age = Some(std::time::Duration::from_secs(300));
+        let config = lock_config(&settings, None, "lock", ["s", "n", "c"]);
+        let params = &config["options"]["auth"]["params"];
+        assert_eq!(params["organization"], "acme");
+        assert_eq!(params["max_age"], 300);
+        // What the callback will then require of a Lock login.
+        let mut login = PendingLogin::started(Started::Lock, None);
+        set_expected_organization(&mut login, &settings.login);
+        assert_eq!(login.org_name.as_deref(), Some("acme"));
     }
 
     #[test]

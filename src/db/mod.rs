@@ -92,7 +92,7 @@ use crate::auth0::{Auth0Profile, NewSession};
 
 pub use postgres::ACQUIRE_TIMEOUT as POSTGRES_ACQUIRE_TIMEOUT;
 pub use profiles::{safe_picture, Profile, Shown, PLACEHOLDER_AVATAR};
-pub use session_rows::{NamedSession, SessionRow};
+pub use session_rows::{describe_browser, handle, NamedSession, SessionRow, ShownSession};
 pub use sessions::{SessionCache, Ticket, SESSION_CACHE_TTL};
 
 /// The two engines.

@@ -3,6 +3,7 @@
 //! the logout tokens already acted on.
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 use super::Database;
 use crate::auth0::{LogoutTarget, SeenLogoutToken};
@@ -15,6 +16,102 @@ pub struct SessionRow {
     /// The last activity recorded (at most once a minute); `None` before the first.
     pub last_seen_at: Option<DateTime<Utc>>,
     pub user_agent: Option<String>,
+    /// How pages show it, derived once (a cached list serves many pages).
+    #[sqlx(skip)]
+    shown: std::sync::OnceLock<ShownSession>,
+}
+
+/// What the sessions list shows of a session.
+#[derive(Debug, Clone)]
+pub struct ShownSession {
+    /// Names the session in forms: a hash of its id (the id stays server-side).
+    pub handle: String,
+    /// "Firefox on Linux".
+    pub browser: String,
+    pub started: String,
+    pub last_seen: String,
+}
+
+impl SessionRow {
+    /// How pages show this session (derived on first use).
+    pub fn shown(&self) -> &ShownSession {
+        self.shown.get_or_init(|| {
+            let time = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            ShownSession {
+                handle: handle(&self.id),
+                browser: describe_browser(self.user_agent.as_deref()),
+                started: time(&self.created_at),
+                last_seen: time(self.last_seen_at.as_ref().unwrap_or(&self.created_at)),
+            }
+        })
+    }
+}
+
+/// A session's handle in pages: 128 bits of SHA-256 of its id, hex.
+pub fn handle(session_id: &str) -> String {
+    Sha256::digest(session_id.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// "Firefox on Linux", from a User-Agent: the browser and the system, roughly, as account pages
+/// name sessions. Unknown parts are left out.
+pub fn describe_browser(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "Unknown browser".into();
+    };
+    let has = |needle: &str| ua.contains(needle);
+    let browser = if has("Edg/") {
+        "Edge"
+    } else if has("OPR/") {
+        "Opera"
+    } else if has("Firefox/") {
+        "Firefox"
+    } else if has("HeadlessChrome/") {
+        "Headless Chrome"
+    } else if has("Chrome/") || has("Chromium/") {
+        "Chrome"
+    } else if has("Safari/") {
+        "Safari"
+    } else {
+        ""
+    };
+    let system = if has("Windows") {
+        "Windows"
+    } else if has("Android") {
+        "Android"
+    } else if has("iPhone") || has("iPad") {
+        "iOS"
+    } else if has("Mac OS X") || has("Macintosh") {
+        "macOS"
+    } else if has("CrOS") {
+        "ChromeOS"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        ""
+    };
+    // Not a known browser: the first product token (`curl/8.5.0` is "curl").
+    let product: String;
+    let browser = if browser.is_empty() {
+        product = ua
+            .split(['/', ' '])
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(40)
+            .collect();
+        product.as_str()
+    } else {
+        browser
+    };
+    match (browser.is_empty(), system.is_empty()) {
+        (true, true) => "Unknown browser".into(),
+        (false, true) => browser.to_owned(),
+        (true, false) => format!("A browser on {system}"),
+        (false, false) => format!("{browser} on {system}"),
+    }
 }
 
 /// A live session a back-channel logout names: its id, its profile (the app's user id) and `sub`.
@@ -192,5 +289,32 @@ impl Database {
                 .await
                 .map(|_| ()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_are_named_roughly() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_browser(Some(firefox)), "Firefox on Linux");
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like \
+                      Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(describe_browser(Some(chrome)), "Chrome on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_browser(Some(safari)), "Safari on iOS");
+        assert_eq!(describe_browser(Some("curl/8.5.0")), "curl");
+        assert_eq!(describe_browser(None), "Unknown browser");
+    }
+
+    #[test]
+    fn a_handle_does_not_show_the_session_id() {
+        let id = "0123456789abcdef0123456789abcdef0123456789a";
+        let h = handle(id);
+        assert_eq!(h.len(), 32);
+        assert!(!id.contains(&h) && !h.contains(&id[..8]));
     }
 }

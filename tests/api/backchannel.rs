@@ -288,6 +288,14 @@ async fn log_out_everywhere_at_the_tenant_ends_every_session_of_the_user() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    // And so is one that says nothing of where it comes from.
+    let unsaid = first
+        .post(tenant.issuer().join("/dev/sessions/logout-everywhere").unwrap())
+        .form(&[("sub", sub.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsaid.status(), StatusCode::FORBIDDEN);
     assert!(is_live(&app, &cookies[0]).await);
 
     let tenant_origin = tenant.issuer().origin().ascii_serialization();

@@ -100,9 +100,10 @@ async fn lock_and_universal_login_work_in_a_real_browser() {
     let Some((app, stdout)) = run_browser_script(test, "lock_e2e.mjs").await else {
         return;
     };
-    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
     // The logins were stored (Universal Login's user logged in from two browsers).
     assert_eq!(app.login_count("lock.user@example.com").await, Some(1));
+    assert_eq!(app.login_count("lock.signup@example.com").await, Some(1));
     assert_eq!(app.login_count("universal.user@example.com").await, Some(2));
     // Of the second browser's session, signed out from the first, nothing is left.
     assert_eq!(app.session_rows().await, 0);

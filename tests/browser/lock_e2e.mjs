@@ -1,6 +1,6 @@
 // Drives headless Chromium against the running app (dev tenant): log in through the embedded
-// Lock widget, log out, log in through Universal Login, sign another browser out from the
-// sessions list, log out. Saves a screenshot of each step
+// Lock widget, log out, sign up through its Sign Up tab, log in through Universal Login, sign
+// another browser out from the sessions list, log out. Saves a screenshot of each step
 // (and of the failure, if any) to SCREENSHOT_DIR. Fails if any request leaves loopback.
 //
 // Usage: node lock_e2e.mjs <app-url> <screenshot-dir>
@@ -87,6 +87,24 @@ try {
   await shot("logged-out");
   log("logout returns to an anonymous home page");
 
+  step = "lock-signup";
+  // Lock's Sign Up tab: a new user is created at the tenant, then logged in.
+  await page.waitForSelector("#lock input[name=email]", { timeout: 20000 });
+  await page.click("#lock .auth0-lock-tabs >> text=Sign Up");
+  await page.waitForSelector("#lock .auth0-lock-tabs-current >> text=Sign Up");
+  await page.fill("#lock input[name=email]", "lock.signup@example.com");
+  await page.fill("#lock input[name=password]", "any password");
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === "/profile", { timeout: 20000 }),
+    page.click("#lock button[type=submit]"),
+  ]);
+  const signupText = await page.textContent("#profile");
+  if (!signupText.includes("lock.signup@example.com")) {
+    throw new Error(`the profile page does not show the new user: ${signupText}`);
+  }
+  log("signing up through Lock's Sign Up tab lands on /profile as the new user");
+  await logOut();
+
   step = "universal-login";
   await page.click("#login");
   await page.waitForSelector("form input#email");
@@ -145,7 +163,7 @@ try {
   }
   log("no request left loopback");
   await browser.close();
-  console.log("[browser] 5 passed, 0 failed");
+  console.log("[browser] 6 passed, 0 failed");
 } catch (error) {
   console.error(`[browser] FAILED at step ${step}: ${error.message}`);
   if (consoleErrors.length) console.error(`[browser] console errors:\n  ${consoleErrors.join("\n  ")}`);
