@@ -36,7 +36,7 @@ use super::claims::{
 use super::error::{log_line, Auth0Error, UpstreamError};
 use super::http::{HttpClient, HttpError};
 use super::jwk::Jwk;
-use super::login_options::{check_login_claims, LoginOptions};
+use super::login_options::{check_login_claims, LoginOptions, MAX_ORG_ID, MAX_ORG_NAME};
 use super::settings::{Auth0Settings, LogoutMode};
 use super::tokens::TokenSet;
 use super::transaction::PendingLogin;
@@ -261,12 +261,14 @@ impl Auth0Client {
         )
         .map_err(Auth0Error::InvalidIdToken)?;
         // The organization rides in the session cookie: bounded, printable, or nothing.
-        let bounded = |name: &str| {
+        // Auth0's limits: ids as `Organization::parse` takes them, names of 50 characters.
+        let bounded = |name: &str, max: usize| {
             text(name)
-                .filter(|v| v.len() <= 128 && v.chars().all(|c| !c.is_control()))
+                .filter(|v| v.len() <= max && v.chars().all(|c| !c.is_control()))
                 .map(str::to_owned)
         };
-        let organization = bounded("org_id").map(|id| (id, bounded("org_name")));
+        let organization =
+            bounded("org_id", MAX_ORG_ID).map(|id| (id, bounded("org_name", MAX_ORG_NAME)));
         let sid = claims
             .additional_claims()
             .other

@@ -9,6 +9,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest, HttpRe
 use actix_web::{HttpResponseBuilder, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
+use super::client::CLOCK_LEEWAY;
 use super::error::{log_line, printable, Auth0Error};
 use super::session::{AuthSession, LoggedIn};
 use super::transaction::now;
@@ -170,9 +171,11 @@ impl FromRequest for MaybeUser {
     }
 }
 
-/// A user whose last entry of credentials (the ID token's `auth_time`; else the login's time)
-/// is at most `MAX_AGE_SECS` old: for handlers that need a recent login (step-up), e.g.
-/// `async fn delete_account(user: RecentLogin<300>)`. An older session is sent through
+/// A user whose last entry of credentials (the ID token's `auth_time`) is at most `MAX_AGE_SECS`
+/// old (plus the clock leeway the callback allows, so a step-up never loops): for handlers that
+/// need a recent login (step-up), e.g. `async fn delete_account(user: RecentLogin<300>)`. An
+/// older session, or one whose token had no `auth_time` (Auth0 sends it only when `max_age` was
+/// asked: a silent re-login must not count as entering credentials), is sent through
 /// `/login?prompt=login&max_age=MAX_AGE_SECS` and comes back here; that login's ID token must
 /// then carry an `auth_time` within the age (checked at the callback).
 #[derive(Debug, Clone)]
@@ -190,8 +193,12 @@ impl<const MAX_AGE_SECS: u64> FromRequest for RecentLogin<MAX_AGE_SECS> {
             };
             let authenticated = AuthSession(&req.get_session())
                 .logged_in()
-                .map(|l| l.auth_time.unwrap_or(l.logged_in_at));
-            let recent = authenticated.is_some_and(|at| now() - at <= MAX_AGE_SECS as i64);
+                .and_then(|l| l.auth_time);
+            let leeway = CLOCK_LEEWAY.as_secs() as i64;
+            let recent = authenticated.is_some_and(|at| {
+                let age = now() - at;
+                age <= MAX_AGE_SECS as i64 + leeway && age >= -leeway
+            });
             if recent {
                 Ok(Self(user))
             } else {

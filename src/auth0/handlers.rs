@@ -124,7 +124,9 @@ async fn finish_callback(
         id: openidconnect::CsrfToken::new_random_len(32).into_secret(),
         sid: sid.clone(),
         user_agent: user_agent(req),
-        authenticated_at: auth_time.unwrap_or_else(now),
+        // Without `auth_time`, when this login started: a logout token issued since then
+        // refuses it (one issued before it would have made the tenant ask again).
+        authenticated_at: auth_time.unwrap_or(login.created_at),
     };
     let id = auth0
         .backend()

@@ -15,6 +15,10 @@ use super::transaction::PendingLogin;
 pub const MAX_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
 /// The longest `login_hint` (an email address, RFC 5321's limit).
 pub const MAX_LOGIN_HINT: usize = 254;
+/// The longest organization id kept (`org_` and letters or digits).
+pub const MAX_ORG_ID: usize = 64;
+/// The longest organization name kept (Auth0's limit).
+pub const MAX_ORG_NAME: usize = 50;
 
 /// `AUTH0_ORGANIZATION`: an organization's id (`org_...`) or its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,9 +39,10 @@ impl Organization {
                     .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
         };
         if let Some(rest) = value.strip_prefix("org_") {
-            return (plain(rest, &[]) && value.len() <= 64).then(|| Self::Id(value.to_owned()));
+            return (plain(rest, &[]) && value.len() <= MAX_ORG_ID)
+                .then(|| Self::Id(value.to_owned()));
         }
-        (plain(value, &['-', '_']) && value.len() <= 50)
+        (plain(value, &['-', '_']) && value.len() <= MAX_ORG_NAME)
             .then(|| Self::Name(value.to_ascii_lowercase()))
     }
 
@@ -288,8 +293,8 @@ fn is_invitation_id(value: &str) -> bool {
 }
 
 /// What a login asked for, checked in its verified ID token's claims: `auth_time` (required
-/// when `max_age` was sent, OIDC Core §3.1.2.1) within `max_age` plus the clock leeway, and the
-/// organization (`org_id` equal, or `org_name` equal ignoring case). Returns the `auth_time`.
+/// when `max_age` was sent, OIDC Core §3.1.2.1) within `max_age` plus the clock leeway and never
+/// in the future, and the organization (`org_id` equal, or `org_name` equal ignoring case).
 pub(crate) fn check_login_claims(
     login: &PendingLogin,
     auth_time: Option<i64>,
@@ -298,6 +303,10 @@ pub(crate) fn check_login_claims(
     now: i64,
     leeway_secs: i64,
 ) -> Result<(), String> {
+    // A future `auth_time` would make any later "how recent" check pass for as long.
+    if auth_time.is_some_and(|at| at > now + leeway_secs) {
+        return Err("`auth_time` is in the future".into());
+    }
     if let Some(max_age) = login.max_age {
         let auth_time = auth_time.ok_or("no `auth_time`, though `max_age` was sent")?;
         if auth_time < now - max_age as i64 - leeway_secs {
@@ -305,9 +314,6 @@ pub(crate) fn check_login_claims(
                 "`auth_time` is {}s ago, more than `max_age` ({max_age}s)",
                 now - auth_time
             ));
-        }
-        if auth_time > now + leeway_secs {
-            return Err("`auth_time` is in the future".into());
         }
     }
     if let Some(expected) = &login.org_id {
@@ -397,6 +403,11 @@ mod tests {
         assert!(check_login_claims(&login, Some(now - 200), None, Some("acme"), now, 60).is_err());
         assert!(check_login_claims(&login, Some(now), None, Some("globex"), now, 60).is_err());
         assert!(check_login_claims(&login, Some(now), None, None, now, 60).is_err());
+        // Never in the future, max_age or not.
+        let mut plain = PendingLogin::new(None);
+        assert!(check_login_claims(&plain, Some(now + 3_600), None, None, now, 60).is_err());
+        assert!(check_login_claims(&plain, None, None, None, now, 60).is_ok());
+        plain.max_age = None;
         login.org_name = None;
         login.org_id = Some("org_1".into());
         assert!(check_login_claims(&login, Some(now), Some("org_1"), None, now, 60).is_ok());

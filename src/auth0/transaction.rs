@@ -280,18 +280,43 @@ mod tests {
             "/{}",
             "n".repeat(crate::auth0::redirect::MAX_NEXT_BYTES - 1)
         );
+        let org_id = format!(
+            "org_{}",
+            "o".repeat(crate::auth0::login_options::MAX_ORG_ID - 4)
+        );
         let mut pending = Vec::new();
         for i in 0..40 {
-            let login = if i % 3 == 0 {
+            let mut login = if i % 3 == 0 {
                 lock()
             } else {
                 PendingLogin::new(Some(long.clone()))
             };
+            // What AUTH0_ORGANIZATION (or an invitation) and AUTH0_MAX_AGE add to each.
+            login.org_id = Some(org_id.clone());
+            login.max_age = Some(crate::auth0::login_options::MAX_MAX_AGE_SECS);
             push(&mut pending, login, MAX_AGE_SECS);
         }
+        // The user at the bounds the module keeps: sid 128, organization id and name.
+        let user = crate::auth0::session::LoggedIn {
+            user: crate::auth0::AuthUser {
+                id: "9".repeat(19),
+                sub: format!("google-oauth2|{}", "1".repeat(100)),
+                session_id: "s".repeat(43),
+                organization: Some(crate::auth0::UserOrganization {
+                    id: org_id.clone(),
+                    name: Some("n".repeat(crate::auth0::login_options::MAX_ORG_NAME)),
+                }),
+            },
+            logged_in_at: i64::MAX,
+            seen_at: i64::MAX,
+            iss: format!("https://{}.eu.auth0.com/", "t".repeat(40)),
+            aud: "a".repeat(32),
+            sid: Some("d".repeat(128)),
+            auth_time: Some(i64::MAX),
+        };
         let mut state = std::collections::HashMap::new();
         state.insert("auth0.logins", serde_json::to_string(&pending).unwrap());
-        state.insert("auth0.user", "x".repeat(400));
+        state.insert("auth0.user", serde_json::to_string(&user).unwrap());
         state.insert("auth0.csrf", format!("{:?}", "c".repeat(22)));
         let plain = serde_json::to_string(&state).unwrap().len();
         let cookie = "__Host-auth0_session=".len() + (plain + 28).div_ceil(3) * 4;

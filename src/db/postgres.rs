@@ -108,6 +108,10 @@ pub async fn record_login(
     lifetime: Duration,
 ) -> Result<Option<(Profile, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // A logout token naming this user or tenant session waits for this transaction (it takes
+    // the same locks), so its session lookup sees the session this login adds; a token that
+    // came first is seen here.
+    lock_logouts_of(&mut tx, &p.issuer, Some(&p.sub), session.sid.as_deref()).await?;
     let ended: Option<i32> = sqlx::query_scalar(
         "SELECT 1 FROM logout_tokens_seen
          WHERE issuer = $1 AND expires_at > now()
@@ -154,6 +158,25 @@ pub async fn record_login(
     }
     tx.commit().await?;
     Ok(Some((profile, expires_at)))
+}
+
+/// Takes the transaction-scoped advisory locks that order a login and a logout token naming the
+/// same user (`sub`) or tenant session (`sid`), always in that order.
+pub(super) async fn lock_logouts_of(
+    tx: &mut sqlx::PgConnection,
+    issuer: &str,
+    sub: Option<&str>,
+    sid: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    for (kind, value) in [("sub", sub), ("sid", sid)] {
+        if let Some(value) = value {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("auth0-logout {issuer} {kind} {value}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The profile of a live session, and when the session expires.

@@ -247,10 +247,14 @@ impl Database {
                 done.rows_affected()
             }
             Database::Postgres(pool) => {
-                sqlx::query("DELETE FROM logout_tokens_seen WHERE expires_at < now()")
-                    .execute(pool)
+                let mut tx = pool.begin().await?;
+                // After any login of this user or tenant session under way (see record_login).
+                super::postgres::lock_logouts_of(&mut tx, token.issuer, token.sub, token.sid)
                     .await?;
-                sqlx::query(
+                sqlx::query("DELETE FROM logout_tokens_seen WHERE expires_at < now()")
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query(
                     "INSERT INTO logout_tokens_seen (issuer, jti, sid, sub, issued_at, expires_at)
                      VALUES ($1, $2, $3, $4, to_timestamp($5), to_timestamp($6))
                      ON CONFLICT (issuer, jti) DO NOTHING",
@@ -261,9 +265,10 @@ impl Database {
                 .bind(token.sub)
                 .bind(token.issued_at as f64)
                 .bind(token.until as f64)
-                .execute(pool)
-                .await?
-                .rows_affected()
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                done.rows_affected()
             }
         };
         Ok(inserted == 1)

@@ -361,8 +361,22 @@ async fn recent_login_sends_an_old_login_to_enter_its_credentials_again_and_back
     let stale = hostile_login(&app, &idp, &again, old).await;
     assert_eq!(stale.status(), StatusCode::UNAUTHORIZED, "a stale auth_time");
     assert_eq!(app.get("/step-up").await.status(), StatusCode::FOUND, "still not recent");
-    // Fresh credentials: back to the page.
-    let fresh = hostile_login(&app, &idp, &again, json!({ "auth_time": now })).await;
+    // A plain login whose token has no `auth_time` (Auth0 sends it only when `max_age` was
+    // asked; a silent single sign-on) is no proof of fresh credentials.
+    let silent = hostile_login(&app, &idp, "/login", json!({ "auth_time": null })).await;
+    assert_eq!(silent.status(), StatusCode::FOUND);
+    assert_eq!(app.get("/step-up").await.status(), StatusCode::FOUND, "still asks");
+    // Credentials entered within max_age and the clock leeway: back to the page, no loop.
+    let fresh = hostile_login(&app, &idp, &again, json!({ "auth_time": now - 330 })).await;
     assert_eq!(location_str(&fresh), "/step-up");
     assert_eq!(app.get("/step-up").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn an_auth_time_in_the_future_is_refused_even_without_max_age() {
+    crate::engine!();
+    let (app, idp) = spawn_with_hostile_idp_and(&[]).await;
+    let later = chrono::Utc::now().timestamp() + 3_600;
+    let response = hostile_login(&app, &idp, "/login", json!({ "auth_time": later })).await;
+    assert_rejected(&app, response, &[]).await;
 }
