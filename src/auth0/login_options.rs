@@ -2,7 +2,7 @@
 //! (`login_hint`, `connection`), `prompt=login`, Organizations (`organization`, invitations) and
 //! `max_age`. Each option is validated here (allowlisted or checked for shape), never passed
 //! through blindly; and what a login asked for is checked again in its ID token
-//! ([`check_login_claims`]): `auth_time` within `max_age`, the organization the login was for.
+//! (`check_login_claims`): `auth_time` within `max_age`, the organization the login was for.
 
 use std::time::Duration;
 

@@ -6,13 +6,18 @@
 //! Endpoints, as Auth0 has them: `/.well-known/openid-configuration`, `/.well-known/jwks.json`,
 //! `/authorize` (then `/u/login`, a small form: any email, any non-empty password),
 //! `/oauth/token` (codes single-use, short-lived, bound to client, `redirect_uri` and PKCE),
-//! `/userinfo`, `/v2/logout`, `/avatars/*.svg` so that pictures never leave the machine, the
-//! endpoints the Lock widget calls (`/client/{id}.js`, `/co/authenticate`, ...), and `/dev/stats`
-//! (request counts, for the benchmark).
+//! `/userinfo`, `/oauth/revoke`, `/v2/logout` and `/oidc/logout`, `/avatars/*.svg` so that
+//! pictures never leave the machine, the endpoints the Lock widget calls (`/client/{id}.js`,
+//! `/co/authenticate`, `/dbconnections/signup`, ...); and its own pages: `/dev/stats` (request
+//! counts, for the benchmark), `/dev/sessions` (its sessions, "Log out everywhere") and
+//! `/dev/invitations` (Organizations invitation links).
 //!
 //! One file per thing a tenant does, read in the order a login passes through them:
 //! - `state.rs`: what it remembers (registration, logins in flight, codes, tickets, tokens, counts);
-//! - `universal_login.rs`: `/authorize`, the `/u/login` form, codes back to the app;
+//! - `universal_login.rs`: `/authorize`, the `/u/login` form (log in, sign up, single sign-on,
+//!   organizations, invitations), codes back to the app;
+//! - `organizations.rs`: its two organizations and the invitation links;
+//! - `sessions.rs`: its sessions (`sid`), logout tokens sent to the apps, `/dev/sessions`;
 //! - `lock.rs`: the endpoints Lock calls (client settings, `/co/authenticate`, login tickets);
 //! - `token.rs`: discovery, keys, `/oauth/token`, the ID token, `/userinfo`;
 //! - `pages.rs`: `/v2/logout`, stats, avatars, and the response helpers;

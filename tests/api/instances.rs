@@ -86,6 +86,41 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
 }
 
 #[actix_web::test]
+async fn a_back_channel_logout_at_one_instance_ends_the_session_on_the_others_within_a_second() {
+    crate::engine!();
+    let (apps, tenant) = instances(3, &[]).await;
+    let browser = Browser::new();
+    let done = apps[0].login_in(&browser, "ada@example.com", None).await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    for app in &apps {
+        // Cached on each instance.
+        for _ in 0..2 {
+            let profile = browser.get(app.url("/profile")).send().await.unwrap();
+            assert_eq!(profile.status(), StatusCode::OK, "{}", app.address);
+        }
+    }
+    let cookie = browser.session_cookie(&apps[0].address).unwrap();
+    let sub = apps[0]
+        .query_texts("SELECT sub FROM user_profiles", &[])
+        .await
+        .remove(0)
+        .unwrap();
+    let token = tenant.logout_token(Some(&sub), None);
+    let answer = reqwest::Client::new()
+        .post(apps[2].url("/backchannel-logout"))
+        .form(&[("logout_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    for app in [&apps[0], &apps[1]] {
+        let took = time_until_anonymous(app.url("/profile"), &cookie, Duration::from_secs(6)).await;
+        let took = took.expect("the session ends everywhere");
+        assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
+    }
+}
+
+#[actix_web::test]
 async fn an_operators_delete_or_expiry_revokes_the_session_on_every_instance_at_once() {
     crate::engine!();
     let (apps, _tenant) = instances(2, &[]).await;

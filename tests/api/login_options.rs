@@ -168,6 +168,16 @@ async fn prompt_login_asks_for_credentials_even_with_a_session_at_the_tenant() {
     for bad in ["/login?prompt=none", "/login?prompt=consent", "/login?prompt=login%20none"] {
         refused(&app, bad, "prompt").await;
     }
+
+    // max_age: once the tenant session's credentials are older than it, no single sign-on.
+    let entered = chrono::Utc::now().timestamp();
+    while chrono::Utc::now().timestamp() <= entered {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let target = authorize(&app, &app.browser, "/login?max_age=0").await;
+    assert_eq!(query_param(&target, "max_age").as_deref(), Some("0"));
+    let (_, page) = tenant_form(&app.browser, &target).await;
+    assert!(!page.contains("Continue as"), "{page}");
 }
 
 #[actix_web::test]
@@ -290,6 +300,23 @@ async fn an_invitation_link_logs_the_invited_user_in_to_its_organization() {
     let callback = location(&answer);
     assert_eq!(callback.path(), "/callback");
     assert_eq!(query_param(&callback, "error").as_deref(), Some("invalid_request"));
+
+    // The tenant's page prints such links too.
+    let page = Browser::new()
+        .post(tenant.issuer().join("/dev/invitations").unwrap())
+        .form(&[("organization", "globex"), ("email", "second@example.com")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"id="invitation-link" href=""#;
+    let start = page.find(marker).expect("a link") + marker.len();
+    let href = &page[start..start + page[start..].find('"').unwrap()];
+    let printed = Url::parse(&href.replace("&#38;", "&").replace("&amp;", "&")).unwrap();
+    assert_eq!(printed.path(), "/login");
+    assert_eq!(query_param(&printed, "organization").as_deref(), Some("org_devGlobex00000002"));
 
     // Malformed links are refused by the app.
     refused(&app, "/login?invitation=abc", "invitation").await;
