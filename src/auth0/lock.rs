@@ -245,27 +245,8 @@ mod tests {
 
     #[test]
     fn the_template_gives_what_building_the_whole_configuration_gives() {
-        let settings = Auth0Settings::new(
-            TenantSettings {
-                domain: "t.auth0.com".into(),
-                issuer: issuer_for_domain("t.auth0.com").unwrap(),
-                // Values that need escaping, or look like JSON, stay where they are.
-                client_id: "</script>\"@@State@@&".into(),
-                client_secret: Secret::new("s"),
-            },
-            AppSettings {
-                callback_url: Some(url::Url::parse("https://app.example/callback").unwrap()),
-                success_url: "/profile".into(),
-                scope: "openid profile".into(),
-                audience: Some("https://api.example/<x>".into()),
-                lock_url: DEFAULT_LOCK_URL.into(),
-                session: SessionLifetime::DEFAULT,
-                logout: Default::default(),
-                login: Default::default(),
-            },
-            None,
-        )
-        .unwrap();
+        // Values that need escaping, or look like JSON, stay where they are.
+        let settings = settings("</script>\"@@State@@&", Some("https://api.example/<x>"));
         for base in [None, Some("http://127.0.0.1:4000")] {
             let template = LockTemplate::new(&settings, base);
             for container in ["lock", "a\"<b>"] {
@@ -282,20 +263,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn lock_logins_ask_for_the_organization_and_max_age_and_expect_them() {
-        let mut settings = Auth0Settings::new(
+    /// Settings for a tenant on auth0.com with this client id and audience.
+    fn settings(client_id: &str, audience: Option<&str>) -> Auth0Settings {
+        Auth0Settings::new(
             TenantSettings {
                 domain: "t.auth0.com".into(),
                 issuer: issuer_for_domain("t.auth0.com").unwrap(),
-                client_id: "abc".into(),
+                client_id: client_id.into(),
                 client_secret: Secret::new("s"),
             },
             AppSettings {
                 callback_url: Some(url::Url::parse("https://app.example/callback").unwrap()),
                 success_url: "/profile".into(),
                 scope: "openid profile".into(),
-                audience: None,
+                audience: audience.map(str::to_owned),
                 lock_url: DEFAULT_LOCK_URL.into(),
                 session: SessionLifetime::DEFAULT,
                 logout: Default::default(),
@@ -303,7 +284,12 @@ mod tests {
             },
             None,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn lock_logins_ask_for_the_organization_and_max_age_and_expect_them() {
+        let mut settings = settings("abc", None);
         settings.login.organization = Some(Organization::Name("acme".into()));
         settings.login.max_age = Some(std::time::Duration::from_secs(300));
         let config = lock_config(&settings, None, "lock", ["s", "n", "c"]);

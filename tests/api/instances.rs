@@ -57,15 +57,13 @@ async fn time_until_anonymous(profile: Url, cookie: &str, limit: Duration) -> Op
     None
 }
 
-#[actix_web::test]
-async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_within_a_second() {
-    crate::engine!();
-    let (apps, _tenant) = instances(3, &[]).await;
-    // Cookies are per host, not port: this browser carries one session to all three.
+/// A browser logged in (at the first instance) whose session every instance has cached; and
+/// its session cookie. Cookies are per host, not port: it carries one session to all of them.
+async fn logged_in_everywhere(apps: &[TestApp]) -> (Browser, String) {
     let browser = Browser::new();
     let done = apps[0].login_in(&browser, "ada@example.com", None).await;
     assert_eq!(done.status(), StatusCode::FOUND);
-    for app in &apps {
+    for app in apps {
         // Twice: the second answer comes from the instance's cache.
         for _ in 0..2 {
             let profile = browser.get(app.url("/profile")).send().await.unwrap();
@@ -73,6 +71,14 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
         }
     }
     let cookie = browser.session_cookie(&apps[0].address).unwrap();
+    (browser, cookie)
+}
+
+#[actix_web::test]
+async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_within_a_second() {
+    crate::engine!();
+    let (apps, _tenant) = instances(3, &[]).await;
+    let (browser, cookie) = logged_in_everywhere(&apps).await;
     assert_eq!(
         apps[1].log_out_in(&browser).await.status(),
         StatusCode::FOUND
@@ -89,17 +95,7 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
 async fn a_back_channel_logout_at_one_instance_ends_the_session_on_the_others_within_a_second() {
     crate::engine!();
     let (apps, tenant) = instances(3, &[]).await;
-    let browser = Browser::new();
-    let done = apps[0].login_in(&browser, "ada@example.com", None).await;
-    assert_eq!(done.status(), StatusCode::FOUND);
-    for app in &apps {
-        // Cached on each instance.
-        for _ in 0..2 {
-            let profile = browser.get(app.url("/profile")).send().await.unwrap();
-            assert_eq!(profile.status(), StatusCode::OK, "{}", app.address);
-        }
-    }
-    let cookie = browser.session_cookie(&apps[0].address).unwrap();
+    let (_browser, cookie) = logged_in_everywhere(&apps).await;
     let sub = apps[0]
         .query_texts("SELECT sub FROM user_profiles", &[])
         .await
