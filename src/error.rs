@@ -135,6 +135,17 @@ pub fn render_error_page<B: MessageBody>(
     ))
 }
 
+/// A page handler's 4xx/5xx answer that says `public` (rendered through the layout by
+/// [`render_error_page`], as the auth0 module's own errors are); no cache keeps it.
+pub fn public_error(status: StatusCode, public: PublicError) -> HttpResponse {
+    let mut response = HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(format!("{}\n\n{}\n", public.title, public.message));
+    response.extensions_mut().insert(public);
+    response
+}
+
 /// The default service, reached when no route matched: 405 when the path exists for another
 /// method (routes are method-guarded resources, so they fall through to here), 404 otherwise.
 /// The error handler renders either page.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::auth0::{self, Auth0, AuthUser, PublicError};
 use crate::db::{handle, Database, SessionCache, SessionRow, ShownSession};
-use crate::error::PageError;
+use crate::error::{public_error, PageError};
 
 /// Where the forms post.
 pub const END_SESSION_PATH: &str = "/profile/sessions/end";
@@ -155,28 +155,25 @@ fn back_to_profile() -> HttpResponse {
 /// A session that could not be ended (the database failed): a 503 page, never a false success.
 fn not_ended(why: &str) -> HttpResponse {
     tracing::error!(%why, "sessions: a session could not be signed out");
-    let mut response = HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
-        .content_type("text/plain; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body("the session could not be signed out");
-    response.extensions_mut().insert(PublicError {
-        title: "Not signed out",
-        message: "That session could not be signed out just now: it may still be active.".into(),
-        hint: "Try again in a moment.",
-    });
-    response
+    public_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        PublicError {
+            title: "Not signed out",
+            message: "That session could not be signed out just now: it may still be active."
+                .into(),
+            hint: "Try again in a moment.",
+        },
+    )
 }
 
 /// A handle that names no other live session of this user (ended already, or someone else's).
 fn not_yours() -> HttpResponse {
-    let mut response = HttpResponse::build(StatusCode::NOT_FOUND)
-        .content_type("text/plain; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body("no such session");
-    response.extensions_mut().insert(PublicError {
-        title: "Session not found",
-        message: "That session has ended already, or is not one of yours.".into(),
-        hint: "Go back to your profile to see your sessions.",
-    });
-    response
+    public_error(
+        StatusCode::NOT_FOUND,
+        PublicError {
+            title: "Session not found",
+            message: "That session has ended already, or is not one of yours.".into(),
+            hint: "Go back to your profile to see your sessions.",
+        },
+    )
 }

@@ -19,7 +19,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::client::RefreshError;
 use super::error::{log_line, Auth0Error};
-use super::extractor::{current_user, end_session, LoginRequired};
+use super::extractor::{end_session, AuthUser, LoginRequired};
 use super::session::AuthSession;
 use super::tokens::TokenSet;
 use super::transaction::now;
@@ -106,9 +106,7 @@ impl FromRequest for AccessToken {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let Some(user) = current_user(&req).await? else {
-                return Err(LoginRequired::for_request(&req).into());
-            };
+            let user = AuthUser::extract(&req).await?;
             let auth0 = Auth0::of(&req)?.clone();
             match access_token(&auth0, &user.session_id).await {
                 Ok(Some(token)) => Ok(token),

@@ -188,9 +188,7 @@ impl<const MAX_AGE_SECS: u64> FromRequest for RecentLogin<MAX_AGE_SECS> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let Some(user) = current_user(&req).await? else {
-                return Err(LoginRequired::for_request(&req).into());
-            };
+            let user = AuthUser::extract(&req).await?;
             let authenticated = AuthSession(&req.get_session())
                 .logged_in()
                 .and_then(|l| l.auth_time);

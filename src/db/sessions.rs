@@ -111,7 +111,10 @@ impl SessionCache {
         db: &Database,
         profile_id: i64,
     ) -> Result<Arc<Vec<SessionRow>>, sqlx::Error> {
-        let deaf = self.lock().deaf;
+        let (deaf, ticket) = {
+            let entries = self.lock();
+            (entries.deaf, Ticket(entries.revocations))
+        };
         if !deaf {
             let lists = self.lists.lock().expect("session list lock");
             if let Some((fetched, list)) = lists.get(&profile_id) {
@@ -120,10 +123,13 @@ impl SessionCache {
                 }
             }
         }
-        let ticket = self.ticket();
         let list = Arc::new(db.live_sessions(profile_id).await?);
         // Cached only if nothing was revoked meanwhile (a revocation drops every list).
-        if self.ticket().0 == ticket.0 && !self.lock().deaf {
+        let unchanged = {
+            let entries = self.lock();
+            entries.revocations == ticket.0 && !entries.deaf
+        };
+        if unchanged {
             let mut lists = self.lists.lock().expect("session list lock");
             if lists.len() >= SESSION_CACHE_MAX {
                 lists.clear();
