@@ -40,7 +40,8 @@ pub struct ProfileView<'a> {
     pub login_count: i64,
     pub first_login_at: &'a str,
     pub last_login_at: &'a str,
-    pub claims_pretty: &'a str,
+    /// Already escaped ([`crate::db::Shown::claims_html`]).
+    pub claims_html: &'a str,
 }
 
 impl<'a> From<&'a Profile> for ProfileView<'a> {
@@ -61,7 +62,7 @@ impl<'a> From<&'a Profile> for ProfileView<'a> {
             login_count: p.login_count,
             first_login_at: &shown.first_login_at,
             last_login_at: &shown.last_login_at,
-            claims_pretty: &shown.claims_pretty,
+            claims_html: &shown.claims_html,
         }
     }
 }

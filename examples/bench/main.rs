@@ -3,7 +3,12 @@
 //! ```sh
 //! cargo run --release --example bench            # full run (~1 minute), writes BENCHMARKS.md
 //! cargo run --release --example bench -- --quick # under 30 s: checks it runs without errors
+//! cargo run --release --example bench -- --only login --seconds 60  # one row, for `perf`
 //! ```
+//!
+//! `--only` runs the SQLite rows named (`limit`, `home`, `profile`, `login`, comma-separated;
+//! the limit always runs), prints them with the app's PID first (`perf record -p PID`), and
+//! writes nothing.
 //!
 //! Built in release by that command, it starts the dev tenant in this process and the app
 //! (configured for that tenant, a fresh SQLite file, `RUST_LOG=warn`) as a process of its own, and
@@ -49,6 +54,8 @@ const LOGIN_CONCURRENCY: usize = 16;
 
 struct Mode {
     quick: bool,
+    /// `--only`: the SQLite rows to run (empty: all of them, and BENCHMARKS.md).
+    only: Vec<String>,
     warmup: Duration,
     duration: Duration,
 }
@@ -70,11 +77,21 @@ fn main() {
     if std::env::args().any(|a| a == "--serve-app") {
         return serve_app();
     }
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let seconds = value("--seconds").and_then(|s| s.parse().ok());
     let mode = Mode {
         quick,
+        only: value("--only")
+            .map(|only| only.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
         warmup: Duration::from_secs(if quick { 1 } else { 3 }),
-        duration: Duration::from_secs(if quick { 3 } else { 10 }),
+        duration: Duration::from_secs(seconds.unwrap_or(if quick { 3 } else { 10 })),
     };
     let result = actix_web::rt::System::new().block_on(run(&mode));
     if let Err(e) = result {
@@ -142,6 +159,9 @@ async fn run(mode: &Mode) -> Result<(), String> {
     let result = measure_all(mode, &work).await;
     let _ = std::fs::remove_dir_all(&work);
     let (measures, stats, peak_rss_kb, servers) = result?;
+    if !mode.only.is_empty() {
+        return report::print_only(&measures);
+    }
     report::report(mode, &measures, peak_rss_kb, &stats, servers)
 }
 
@@ -214,30 +234,36 @@ async fn measure_all(
     let home = home.map_err(|e| format!("GET /: {e}"))?;
     std::fs::write(work.join("static/bench-home.html"), &home).map_err(|e| e.to_string())?;
     let cookie = logins::login_cookie(&base).await?;
+    let runs = |name: &str| mode.only.is_empty() || mode.only.iter().any(|o| o == name);
+    if !mode.only.is_empty() {
+        println!("app PID {pid}");
+    }
 
-    let mut measures = vec![
-        wrk::wrk(
-            mode,
-            "in-memory limit",
-            base.join("/bench/limit").unwrap(),
-            None,
-            &[pid],
-        )
-        .await?
-        .into_limit(),
-        wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?,
-        wrk::wrk(
-            mode,
-            "GET /profile",
-            base.join("/profile").unwrap(),
-            Some(&cookie),
-            &[pid],
-        )
-        .await?,
-    ];
-    measures.push(logins::logins(mode, &base, pid).await?);
+    let mut measures = vec![wrk::wrk(
+        mode,
+        "in-memory limit",
+        base.join("/bench/limit").unwrap(),
+        None,
+        &[pid],
+    )
+    .await?
+    .into_limit()];
+    if runs("home") {
+        measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);
+    }
+    if runs("profile") {
+        let url = base.join("/profile").unwrap();
+        measures.push(wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?);
+    }
+    if runs("login") {
+        measures.push(logins::logins(mode, &base, pid).await?);
+    }
     let peak_rss_kb = app.peak_rss_kb()?;
     app.stop();
+    if !mode.only.is_empty() {
+        let stats = logins::tenant_stats(tenant.issuer()).await?;
+        return Ok((measures, stats, peak_rss_kb, servers));
+    }
 
     // `/messages`: the same app with an API (AUTH0_AUDIENCE); each page calls the app's own API
     // twice over HTTP with the user's access token, so its CPU includes serving those calls.

@@ -4,6 +4,22 @@ use std::path::Path;
 
 use super::{Measure, Mode, CONNECTIONS, LOGIN_CONCURRENCY};
 
+/// `--only`: the rows run, each with its CPU against the limit's; no targets, no file.
+pub fn print_only(measures: &[Measure]) -> Result<(), String> {
+    let limit = measures.iter().find(|m| m.limit).ok_or("no limit row")?;
+    for m in measures {
+        println!(
+            "{:<20} {:>8.0}/s  app CPU {:>7.1} µs  ({:.2}x the limit's)  errors {}",
+            m.name,
+            m.requests_per_sec,
+            m.cpu_us,
+            m.cpu_us / limit.cpu_us,
+            m.errors
+        );
+    }
+    Ok(())
+}
+
 pub fn report(
     mode: &Mode,
     measures: &[Measure],
@@ -154,8 +170,7 @@ const FINDINGS: &str = "## What profiling found\n\n\
   (`db::SessionCache`; a logout in this process drops the entry at once).\n\
 - Templates are compiled into the binary (askama), the OIDC client, its keys and the discovery \
   document are built once per process (the counts above), prepared statements are cached per \
-  connection by sqlx, and the pool holds 4 connections (SQLite has one writer; readers share \
-  WAL).\n\
+  connection by sqlx, and SQLite has one connection (round 5 below).\n\
 - Against the in-memory limit (the same server and middleware, 20-30 µs of CPU a request), the \
   anonymous home page cost 88 µs and `/profile` 86 µs. `perf` on the home page showed Lock's \
   configuration built as a `serde_json::Value` (maps, allocations) and escaped byte by byte on \
@@ -195,5 +210,24 @@ const FINDINGS: &str = "## What profiling found\n\n\
   check in its transaction, the sessions list on the first `/profile`) gave back only about \
   0.2 ms; the rest was not pinned down yet (candidates: the session row's two new indexes and \
   larger WAL writes, the bigger cookie and page). Not investigated further in that round.\n\
-- The limit itself varies between runs (19 to 32 µs on this machine), and the pages with it: \
-  read the ratios of one run together.\n";
+- Round 5: where a login's CPU goes. Timing each request's polls with the thread's CPU clock \
+  (a temporary probe, not kept) gave `/login` 80 µs, the callback 750-810 µs (the code exchange \
+  ~220, the ID token's check ~110, userinfo ~120, the database ~130, the cookie ~12) and the \
+  first `/profile` ~195 µs: about 1 ms. The other ~1 ms of a login is outside the handlers: \
+  the HTTP I/O of five exchanges, and wake-ups: `perf stat` counted 35 context switches a \
+  login, and each costs this VM several µs. sqlx pinged the connection before each use and \
+  again when it went back to the pool (each ping a hand-off to SQLite's thread and back), and \
+  with four connections each write made the others drop their page cache and memory map \
+  (`munmap`, a TLB shootdown on both cores: 4% of a login). Now SQLite has one connection, no \
+  memory map, no ping before use, and a login's logout-token check is part of its session \
+  `INSERT`: 22-26 context switches a login. Three alternating runs of the old and new build \
+  (10 s each, same hour): logins 2.43, 3.34, 2.82 ms before, 2.43, 2.13, 2.11 ms after. The \
+  profile page also escapes its claims (its largest text) once per cached profile instead of \
+  on every page. Still to take: the userinfo call (Auth0's own SDKs build the user from the ID \
+  token), the sessions list query on the first `/profile` (it could come with the login's \
+  transaction), and sqlx's ping when a connection goes back to the pool (it cannot be turned \
+  off).\n\
+- The limit itself varies between runs (19 to 34 µs on this machine), and the pages with it, \
+  sometimes within a minute: the same build gave `/profile` 2.1x and 2.8x the limit, and logins \
+  1.8 and 2.7 ms, an hour apart. Read the ratios of one run together, and compare builds by \
+  alternating runs (`--only home,profile,login`).\n";

@@ -33,13 +33,22 @@ pub struct Profile {
 /// pretty-printing the claims cost more than the rest of a page together.
 #[derive(Debug, Clone, Default)]
 pub struct Shown {
-    /// The claims as pretty-printed JSON (as stored, if they do not parse).
-    pub claims_pretty: String,
+    /// The claims as pretty-printed JSON (as stored, if they do not parse), HTML-escaped by
+    /// askama's escaper once here rather than on every page (the page's largest text).
+    pub claims_html: String,
     /// The picture, if it is an absolute http(s) URL, else [`PLACEHOLDER_AVATAR`]: safe in `src`.
     pub picture_url: String,
     /// The times as RFC 3339, UTC, milliseconds.
     pub first_login_at: String,
     pub last_login_at: String,
+}
+
+/// `text` escaped for HTML, as askama escapes a `{{ value }}`.
+fn escape_html(text: &str) -> String {
+    match askama::filters::escape(text, askama::filters::Html) {
+        Ok(escaped) => escaped.to_string(),
+        Err(never) => match never {},
+    }
 }
 
 /// Shown where a profile has no picture, or one that is not a plain http(s) URL.
@@ -49,9 +58,11 @@ impl Profile {
     /// How pages show this profile (derived on first use).
     pub fn shown(&self) -> &Shown {
         self.shown.get_or_init(|| Shown {
-            claims_pretty: serde_json::from_str::<serde_json::Value>(&self.claims)
-                .and_then(|v| serde_json::to_string_pretty(&v))
-                .unwrap_or_else(|_| self.claims.clone()),
+            claims_html: escape_html(
+                &serde_json::from_str::<serde_json::Value>(&self.claims)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .unwrap_or_else(|_| self.claims.clone()),
+            ),
             picture_url: safe_picture(self.picture.as_deref()),
             first_login_at: shown_time(&self.first_login_at),
             last_login_at: shown_time(&self.last_login_at),

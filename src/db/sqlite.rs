@@ -12,10 +12,12 @@ use crate::auth0::{Auth0Profile, NewSession};
 
 /// How long a writer waits for another one before SQLite says "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most of the database file read through a memory map (256 MiB).
-const MMAP_SIZE: u64 = 256 * 1024 * 1024;
-/// SQLite allows one writer at a time; a few connections serve readers on these 2 cores.
-const MAX_CONNECTIONS: u32 = 4;
+/// One connection. SQLite has one writer at a time anyway, and with several connections each
+/// write made the others drop their page cache (the next read on each reread its pages, and
+/// with a memory map, unmapped it: a TLB shootdown on every core). sqlx runs each connection
+/// on a thread of its own, so every statement is a hand-off to that thread and back; one
+/// connection keeps its cache warm and the hand-offs few. Measured in BENCHMARKS.md.
+const MAX_CONNECTIONS: u32 = 1;
 
 /// Opens (creating file and folder if needed) the database and runs pending migrations.
 pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
@@ -26,10 +28,6 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
         // the last commits. https://www.sqlite.org/pragma.html#pragma_synchronous
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(BUSY_TIMEOUT)
-        // Pages are read through a memory map instead of a copy each (`pread`): a login's
-        // transaction rereads the pages another connection changed. The map only reserves
-        // address space. https://www.sqlite.org/mmap.html
-        .pragma("mmap_size", MMAP_SIZE.to_string())
         .foreign_keys(true);
     if let Some(parent) = options.get_filename().parent() {
         if !parent.as_os_str().is_empty() {
@@ -42,6 +40,8 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, sqlx::Error> {
     let lock = startup_lock(options.get_filename()).await?;
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
+        // An embedded file has no server to lose: no ping (one more hand-off) before each use.
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     let migrated = sqlx::migrate!("./migrations/sqlite").run(&pool).await;
@@ -85,23 +85,6 @@ pub async fn record_login(
     // IMMEDIATE takes the write lock up front, so the busy timeout applies (a deferred
     // transaction that upgrades from read to write can fail at once with SQLITE_BUSY).
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let ended: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM logout_tokens_seen
-         WHERE issuer = ?1 AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-           AND ((sid IS NOT NULL AND sid = ?2 AND (sub IS NULL OR sub = ?3))
-             OR (sid IS NULL AND sub = ?3
-                 AND issued_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ?4, 'unixepoch')))
-         LIMIT 1",
-    )
-    .bind(&p.issuer)
-    .bind(&session.sid)
-    .bind(&p.sub)
-    .bind(session.authenticated_at)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if ended.is_some() {
-        return Ok(None);
-    }
     let profile: Profile = bind_profile!(
         sqlx::query_as(profile_upsert!(
             "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1,
@@ -113,10 +96,19 @@ pub async fn record_login(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let expires_at = sqlx::query_scalar(
+    // The session row, unless a logout token already named this login (by its tenant session,
+    // or by its user since it authenticated): then no row, and the transaction rolls back, the
+    // profile's upsert with it. One statement: each is a hand-off to SQLite's thread.
+    let expires_at: Option<_> = sqlx::query_scalar(
         "INSERT INTO user_sessions (id, profile_id, created_at, expires_at, sid, user_agent)
-         VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3), ?4, ?5)
+         SELECT ?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?3), ?4, ?5
+         WHERE NOT EXISTS (
+             SELECT 1 FROM logout_tokens_seen
+             WHERE issuer = ?6 AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               AND ((sid IS NOT NULL AND sid = ?4 AND (sub IS NULL OR sub = ?7))
+                 OR (sid IS NULL AND sub = ?7
+                     AND issued_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ?8, 'unixepoch'))))
          RETURNING expires_at",
     )
     .bind(&session.id)
@@ -124,8 +116,15 @@ pub async fn record_login(
     .bind(format!("+{} seconds", lifetime.as_secs()))
     .bind(&session.sid)
     .bind(&session.user_agent)
-    .fetch_one(&mut *tx)
+    .bind(&p.issuer)
+    .bind(&p.sub)
+    .bind(session.authenticated_at)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(expires_at) = expires_at else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     if super::sweep_due() {
         sqlx::query(
             "DELETE FROM user_sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
