@@ -84,12 +84,22 @@ fn main() {
             .and_then(|i| args.get(i + 1))
     };
     let quick = args.iter().any(|a| a == "--quick");
-    let seconds = value("--seconds").and_then(|s| s.parse().ok());
+    let seconds = value("--seconds").map(|s| {
+        s.parse::<u64>()
+            .unwrap_or_else(|_| usage(&format!("--seconds takes a number, not {s:?}")))
+    });
+    let only: Vec<String> = value("--only")
+        .map(|only| only.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    if let Some(unknown) = only.iter().find(|o| !ONLY_ROWS.contains(&o.as_str())) {
+        usage(&format!(
+            "--only takes {}, not {unknown:?}",
+            ONLY_ROWS.join(",")
+        ));
+    }
     let mode = Mode {
         quick,
-        only: value("--only")
-            .map(|only| only.split(',').map(str::to_owned).collect())
-            .unwrap_or_default(),
+        only,
         warmup: Duration::from_secs(if quick { 1 } else { 3 }),
         duration: Duration::from_secs(seconds.unwrap_or(if quick { 3 } else { 10 })),
     };
@@ -98,6 +108,15 @@ fn main() {
         eprintln!("bench: {e}");
         std::process::exit(1);
     }
+}
+
+/// What `--only` may name.
+const ONLY_ROWS: [&str; 4] = ["limit", "home", "profile", "login"];
+
+/// A bad argument: what was wrong, and exit 2.
+fn usage(why: &str) -> ! {
+    eprintln!("bench: {why}");
+    std::process::exit(2);
 }
 
 /// The server side: this same binary, started again with `--serve-app`, runs the app exactly
@@ -261,8 +280,8 @@ async fn measure_all(
     let peak_rss_kb = app.peak_rss_kb()?;
     app.stop();
     if !mode.only.is_empty() {
-        let stats = logins::tenant_stats(tenant.issuer()).await?;
-        return Ok((measures, stats, peak_rss_kb, servers));
+        // Printed without the tenant's counts.
+        return Ok((measures, serde_json::Value::Null, peak_rss_kb, servers));
     }
 
     // `/messages`: the same app with an API (AUTH0_AUDIENCE); each page calls the app's own API

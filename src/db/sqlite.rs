@@ -76,6 +76,7 @@ async fn startup_lock(database: &std::path::Path) -> Result<Option<std::fs::File
 
 /// Records a login in one transaction: the profile upsert (one statement, so concurrent logins
 /// of a user count exactly), the session row, and now and then a sweep of expired sessions.
+/// `None`, with nothing written, when a logout token already named this login.
 pub async fn record_login(
     pool: &SqlitePool,
     p: &Auth0Profile,
