@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::{Auth0Settings, SessionLifetime};
 use super::transaction::{self, PendingLogin};
-use super::user::AuthUser;
+use super::user::{AuthUser, UserOrganization};
 
 const USER: &str = "auth0.user";
 const LOGINS: &str = "auth0.logins";
@@ -28,10 +28,11 @@ pub fn activity_granularity(lifetime: &SessionLifetime) -> i64 {
 }
 
 /// The logged-in user as the cookie holds them, with the times the lifetimes are checked against.
+/// In the cookie the user's fields sit beside the login's, one flat JSON object ([`Stored`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "Stored", into = "Stored")]
 pub struct LoggedIn {
     /// Who logged in.
-    #[serde(flatten)]
     pub user: AuthUser,
     /// Unix seconds of the login.
     pub logged_in_at: i64,
@@ -48,6 +49,63 @@ pub struct LoggedIn {
     /// When the user last entered their credentials (the ID token's `auth_time`), Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+}
+
+/// [`LoggedIn`] as the cookie holds it: [`AuthUser`]'s fields and the login's in one object,
+/// the shape `#[serde(flatten)]` gives, read without serde's buffering of a flattened struct
+/// (every request of a logged-in user reads it).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    id: String,
+    sub: String,
+    session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organization: Option<UserOrganization>,
+    logged_in_at: i64,
+    seen_at: i64,
+    iss: String,
+    aud: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+}
+
+impl From<Stored> for LoggedIn {
+    fn from(s: Stored) -> Self {
+        let user = AuthUser {
+            id: s.id,
+            sub: s.sub,
+            session_id: s.session_id,
+            organization: s.organization,
+        };
+        Self {
+            user,
+            logged_in_at: s.logged_in_at,
+            seen_at: s.seen_at,
+            iss: s.iss,
+            aud: s.aud,
+            sid: s.sid,
+            auth_time: s.auth_time,
+        }
+    }
+}
+
+impl From<LoggedIn> for Stored {
+    fn from(l: LoggedIn) -> Self {
+        Self {
+            id: l.user.id,
+            sub: l.user.sub,
+            session_id: l.user.session_id,
+            organization: l.user.organization,
+            logged_in_at: l.logged_in_at,
+            seen_at: l.seen_at,
+            iss: l.iss,
+            aud: l.aud,
+            sid: l.sid,
+            auth_time: l.auth_time,
+        }
+    }
 }
 
 impl LoggedIn {
@@ -167,5 +225,47 @@ impl AuthSession<'_> {
 
     fn pending(&self) -> Vec<PendingLogin> {
         self.0.get(LOGINS).ok().flatten().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cookie's JSON is the one earlier versions wrote (the user's fields flattened beside
+    /// the login's): sessions made before an upgrade stay logged in, and back.
+    #[test]
+    fn a_logged_in_user_keeps_its_cookie_shape() {
+        let written = r#"{"id":"7","sub":"auth0|1","session_id":"s","organization":{"id":"org_1","name":"Acme"},"logged_in_at":10,"seen_at":20,"iss":"https://t.example/","aud":"c","sid":"x","auth_time":5}"#;
+        let read: LoggedIn = serde_json::from_str(written).unwrap();
+        assert_eq!(
+            read.user,
+            AuthUser {
+                id: "7".into(),
+                sub: "auth0|1".into(),
+                session_id: "s".into(),
+                organization: Some(UserOrganization {
+                    id: "org_1".into(),
+                    name: Some("Acme".into()),
+                }),
+            }
+        );
+        assert_eq!(
+            (
+                read.logged_in_at,
+                read.seen_at,
+                read.sid.as_deref(),
+                read.auth_time
+            ),
+            (10, 20, Some("x"), Some(5))
+        );
+        assert_eq!(serde_json::to_string(&read).unwrap(), written);
+        let minimal = r#"{"id":"7","sub":"auth0|1","session_id":"s","logged_in_at":10,"seen_at":20,"iss":"https://t.example/","aud":"c"}"#;
+        let read: LoggedIn = serde_json::from_str(minimal).unwrap();
+        assert_eq!(serde_json::to_string(&read).unwrap(), minimal);
+        assert_eq!(
+            (read.user.organization, read.sid, read.auth_time),
+            (None, None, None)
+        );
     }
 }
