@@ -58,31 +58,68 @@ pub(super) fn check_extra_claims(
     Ok(())
 }
 
+/// The profile of a login: userinfo's claims when it was called (and answered), else the
+/// verified ID token's.
 pub(super) fn profile_from(
     id_token: &IdTokenClaims,
-    userinfo: &UserInfoClaims,
+    userinfo: Option<&UserInfoClaims>,
 ) -> Result<Auth0Profile, Auth0Error> {
-    let (u, t) = (userinfo, id_token);
-    let name = localized(u.name(), t.name());
-    let nickname = localized(u.nickname(), t.nickname());
-    let given_name = localized(u.given_name(), t.given_name());
-    let family_name = localized(u.family_name(), t.family_name());
-    let picture = localized(u.picture(), t.picture());
-    let claims = serde_json::to_value(userinfo)
-        .map_err(|e| Auth0Error::InvalidUserInfo(format!("claims do not serialise: {e}")))?;
+    let t = id_token;
+    let claims = match userinfo {
+        Some(u) => serde_json::to_value(u)
+            .map_err(|e| Auth0Error::InvalidUserInfo(format!("claims do not serialise: {e}")))?,
+        None => id_token_profile_claims(t)?,
+    };
+    let name = localized(userinfo.and_then(|u| u.name()), t.name());
+    let nickname = localized(userinfo.and_then(|u| u.nickname()), t.nickname());
+    let given_name = localized(userinfo.and_then(|u| u.given_name()), t.given_name());
+    let family_name = localized(userinfo.and_then(|u| u.family_name()), t.family_name());
+    let picture = localized(userinfo.and_then(|u| u.picture()), t.picture());
     Ok(Auth0Profile {
         issuer: t.issuer().to_string(),
-        sub: u.subject().to_string(),
-        email: u.email().or(t.email()).map(|e| e.to_string()),
-        email_verified: u.email_verified().or(t.email_verified()),
+        sub: t.subject().to_string(),
+        email: userinfo
+            .and_then(|u| u.email())
+            .or(t.email())
+            .map(|e| e.to_string()),
+        email_verified: userinfo
+            .and_then(|u| u.email_verified())
+            .or(t.email_verified()),
         name,
         nickname,
         picture,
         given_name,
         family_name,
-        locale: u.locale().or(t.locale()).map(|l| l.to_string()),
+        locale: userinfo
+            .and_then(|u| u.locale())
+            .or(t.locale())
+            .map(|l| l.to_string()),
         claims,
     })
+}
+
+/// The ID token's claims as a profile: without its protocol claims.
+fn id_token_profile_claims(claims: &IdTokenClaims) -> Result<serde_json::Value, Auth0Error> {
+    const PROTOCOL: [&str; 12] = [
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "nonce",
+        "at_hash",
+        "c_hash",
+        "azp",
+        "auth_time",
+        "sid",
+        "jti",
+    ];
+    let mut value = serde_json::to_value(claims)
+        .map_err(|e| Auth0Error::InvalidIdToken(format!("claims do not serialise: {e}")))?;
+    if let Some(object) = value.as_object_mut() {
+        object.retain(|name, _| !PROTOCOL.contains(&name.as_str()));
+    }
+    Ok(value)
 }
 
 /// A claim from userinfo, else from the ID token; the untagged (default language) value.

@@ -19,10 +19,10 @@ use openidconnect::core::{
     CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, JsonWebKey,
-    JsonWebKeySet, JsonWebKeySetUrl, JsonWebKeyUse, Nonce, OAuth2TokenResponse, PkceCodeVerifier,
-    ProviderMetadata, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    AccessToken, AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
+    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl,
+    JsonWebKey, JsonWebKeySet, JsonWebKeySetUrl, JsonWebKeyUse, Nonce, OAuth2TokenResponse,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
     UserInfoError,
 };
@@ -199,7 +199,8 @@ impl Auth0Client {
         Ok(request.url().0)
     }
 
-    /// Exchanges the code, validates the ID token, reads userinfo and checks it is the same user.
+    /// Exchanges the code and validates the ID token; the profile is its claims, or with
+    /// `AUTH0_USERINFO=true` userinfo's, checked to be the same user.
     /// With `AUTH0_AUDIENCE`, the tokens come too (to be kept server-side, sealed).
     pub async fn finish_login(
         &self,
@@ -223,24 +224,11 @@ impl Auth0Client {
         let claims = self
             .verify_id_token(provider.clone(), id_token, &nonce)
             .await?;
-        let subject = claims.subject().clone();
-        let userinfo = provider
-            .client
-            .user_info(token.access_token().clone(), Some(subject))
-            .map_err(|e| unavailable("the userinfo call", e))?
-            .request_async(&http)
-            .await;
-        let userinfo: UserInfoClaims = match userinfo {
-            Ok(userinfo) => userinfo,
-            // Auth0 limits /userinfo per user: a burst of logins of one user must not fail on
-            // it. The verified ID token carries the same profile claims.
-            Err(UserInfoError::Response(status, _, _)) if status.as_u16() == 429 => {
-                tracing::warn!(
-                    "auth0: /userinfo is rate limited (429); the profile comes from the ID token"
-                );
-                userinfo_from_id_token(&claims)?
-            }
-            Err(e) => return Err(userinfo_error(e)),
+        let userinfo = if self.settings.login.userinfo {
+            self.userinfo(&provider, token.access_token(), &claims)
+                .await?
+        } else {
+            None
         };
         let tokens = self.settings.audience.as_ref().map(|_| TokenSet {
             access_token: token.access_token().secret().clone(),
@@ -278,12 +266,41 @@ impl Auth0Client {
             .filter(|sid| sid.len() <= 128 && sid.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned);
         Ok(FinishedLogin {
-            profile: profile_from(&claims, &userinfo)?,
+            profile: profile_from(&claims, userinfo.as_ref())?,
             tokens,
             sid,
             auth_time,
             organization,
         })
+    }
+
+    /// Calls `/userinfo` with the login's access token; its `sub` must be the ID token's. `None`
+    /// when it is rate limited: the profile then comes from the ID token.
+    async fn userinfo(
+        &self,
+        provider: &Provider,
+        access_token: &AccessToken,
+        claims: &IdTokenClaims,
+    ) -> Result<Option<UserInfoClaims>, Auth0Error> {
+        let http = |request| self.http.execute(request);
+        let userinfo = provider
+            .client
+            .user_info(access_token.clone(), Some(claims.subject().clone()))
+            .map_err(|e| unavailable("the userinfo call", e))?
+            .request_async(&http)
+            .await;
+        match userinfo {
+            Ok(userinfo) => Ok(Some(userinfo)),
+            // Auth0 limits /userinfo per user: a burst of logins of one user must not fail on
+            // it. The verified ID token carries the same profile claims.
+            Err(UserInfoError::Response(status, _, _)) if status.as_u16() == 429 => {
+                tracing::warn!(
+                    "auth0: /userinfo is rate limited (429); the profile comes from the ID token"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(userinfo_error(e)),
+        }
     }
 
     /// Exchanges a refresh token for new tokens (RFC 6749 §6). With rotation the answer has a new
@@ -722,32 +739,6 @@ fn granted_scope(granted: Option<&Vec<Scope>>, requested: &str) -> String {
             .join(" "),
         None => requested.to_owned(),
     }
-}
-
-/// The ID token's profile claims as userinfo would give them (its protocol claims dropped).
-fn userinfo_from_id_token(claims: &IdTokenClaims) -> Result<UserInfoClaims, Auth0Error> {
-    const PROTOCOL: [&str; 12] = [
-        "iss",
-        "aud",
-        "exp",
-        "iat",
-        "nbf",
-        "nonce",
-        "at_hash",
-        "c_hash",
-        "azp",
-        "auth_time",
-        "sid",
-        "jti",
-    ];
-    let mut value = serde_json::to_value(claims)
-        .map_err(|e| Auth0Error::InvalidIdToken(format!("claims do not serialise: {e}")))?;
-    if let Some(object) = value.as_object_mut() {
-        object.retain(|name, _| !PROTOCOL.contains(&name.as_str()));
-    }
-    let json = serde_json::to_vec(&value).expect("a JSON value serialises");
-    UserInfoClaims::from_json::<HttpError>(&json, Some(claims.subject()))
-        .map_err(|e| Auth0Error::InvalidIdToken(format!("claims are not a profile: {e}")))
 }
 
 enum IdTokenCheck {

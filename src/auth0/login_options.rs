@@ -54,7 +54,8 @@ impl Organization {
     }
 }
 
-/// The login settings: `AUTH0_CONNECTIONS`, `AUTH0_ORGANIZATION`, `AUTH0_MAX_AGE`.
+/// The login settings: `AUTH0_CONNECTIONS`, `AUTH0_ORGANIZATION`, `AUTH0_MAX_AGE`,
+/// `AUTH0_USERINFO`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginSettings {
     /// The connections `/login?connection=` may name (none: the parameter is refused).
@@ -63,10 +64,15 @@ pub struct LoginSettings {
     pub organization: Option<Organization>,
     /// Sent with every login as `max_age`, and then `auth_time` must be within it.
     pub max_age: Option<Duration>,
+    /// Whether the callback also calls `/userinfo` for the profile (its `sub` checked against
+    /// the ID token's). Off by default: the verified ID token carries the same profile claims, as
+    /// Auth0's own SDKs use them, and the call costs a round trip to the tenant per login and is
+    /// rate-limited per user.
+    pub userinfo: bool,
 }
 
 impl LoginSettings {
-    /// Reads `AUTH0_CONNECTIONS`, `AUTH0_ORGANIZATION` and `AUTH0_MAX_AGE`.
+    /// Reads `AUTH0_CONNECTIONS`, `AUTH0_ORGANIZATION`, `AUTH0_MAX_AGE` and `AUTH0_USERINFO`.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let connections = match non_empty(lookup, "AUTH0_CONNECTIONS") {
             None => Vec::new(),
@@ -118,10 +124,21 @@ impl LoginSettings {
                     })?,
             ),
         };
+        let userinfo = match non_empty(lookup, "AUTH0_USERINFO").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "AUTH0_USERINFO",
+                    format!("expects `true` or `false`, got `{other}`"),
+                ))
+            }
+        };
         Ok(Self {
             connections,
             organization,
             max_age,
+            userinfo,
         })
     }
 }
@@ -359,6 +376,9 @@ mod tests {
         assert_eq!(s.connections.len(), 2);
         assert_eq!(s.organization, Some(Organization::Id("org_abc123".into())));
         assert_eq!(s.max_age, Some(Duration::from_secs(300)));
+        assert!(!s.userinfo, "off unless asked for");
+        assert!(settings(&[("AUTH0_USERINFO", "true")]).unwrap().userinfo);
+        assert!(!settings(&[("AUTH0_USERINFO", "false")]).unwrap().userinfo);
         assert_eq!(
             settings(&[("AUTH0_ORGANIZATION", "Acme")])
                 .unwrap()
@@ -372,6 +392,7 @@ mod tests {
             ("AUTH0_ORGANIZATION", "a/b"),
             ("AUTH0_MAX_AGE", "-1"),
             ("AUTH0_MAX_AGE", "99999999999"),
+            ("AUTH0_USERINFO", "yes"),
         ] {
             assert_eq!(
                 settings(&[(var, value)]).unwrap_err().variable,

@@ -57,6 +57,7 @@ pub struct Auth0Profile {
     pub family_name: Option<String>,
     /// The locale (a BCP 47 language tag).
     pub locale: Option<String>,
-    /// Every claim userinfo returned, as JSON.
+    /// Every profile claim, as JSON: the ID token's (its protocol claims, such as `iss`, `aud`
+    /// and `nonce`, left out), or with `AUTH0_USERINFO=true` what userinfo returned.
     pub claims: serde_json::Value,
 }

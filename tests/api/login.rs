@@ -321,11 +321,17 @@ async fn login_works_with_auth0_domain_set_to_a_loopback_tenant() {
     assert_eq!(back.path(), "/auth/callback");
     assert_is_redirect_to(&app.get_url(&back).await, "/profile");
     assert_eq!(app.login_count("grace@example.com").await, Some(1));
+    // The profile is the ID token's claims: no `/userinfo` call unless AUTH0_USERINFO=true.
     let stats = tenant.stats();
     assert_eq!(
         (stats.discovery, stats.jwks, stats.token, stats.userinfo),
-        (1, 1, 1, 1)
+        (1, 1, 1, 0)
     );
+    let profile = app
+        .query_texts("SELECT email, nickname, picture FROM user_profiles", &[])
+        .await;
+    assert!(profile.iter().all(Option::is_some), "{profile:?}");
+    assert_eq!(profile[0].as_deref(), Some("grace@example.com"));
 }
 
 #[actix_web::test]

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::hostile_idp::{
-    callback, spawn_with_hostile_idp, start, TokenAnswer, UserinfoAnswer, SUB,
+    callback, spawn_with_hostile_idp_and, start, TokenAnswer, UserinfoAnswer, SUB,
 };
 use crate::support::{assert_is_redirect_to, session_set_cookie, spawn_app};
 
@@ -147,50 +147,61 @@ async fn authenticated_pages_are_not_cached() {
 #[actix_web::test]
 async fn hostile_profile_data_is_escaped_and_stored_byte_for_byte() {
     crate::engine!();
-    let (app, idp) = spawn_with_hostile_idp().await;
-    let long_name = "N".repeat(200_000);
-    let sql = "Robert'); DROP TABLE user_profiles;--";
-    for (picture, expected) in [
-        ("javascript:alert(1)", "/static/avatar.svg"),
-        ("JaVaScRiPt:alert(1)", "/static/avatar.svg"),
-        ("data:image/svg+xml;base64,PHN2Zz4=", "/static/avatar.svg"),
-        ("https://cdn.example/a.png", "https://cdn.example/a.png"),
-    ] {
-        let login = start(&app).await;
-        idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
-        idp.answer_userinfo(UserinfoAnswer::Json(json!({
-            "sub": SUB,
-            "name": "<script>alert(1)</script>",
-            "nickname": "<img src=x onerror=alert(1)>",
-            "given_name": sql,
-            "family_name": long_name,
-            "picture": picture,
-        })));
-        let response = callback(&app, &login).await;
-        assert_eq!(response.status(), StatusCode::FOUND);
-        let cookie = session_set_cookie(&response).unwrap();
-        assert!(
-            cookie.len() < 600,
-            "the cookie stays small: {} bytes",
-            cookie.len()
-        );
-        let page = app.get("/profile").await;
-        assert_eq!(page.status(), StatusCode::OK);
-        let html = page.text().await.unwrap();
-        assert!(!html.contains("<script>alert(1)</script>"));
-        assert!(!html.contains("<img src=x"));
-        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
-        assert!(
-            html.contains(&format!(r#"<img class="avatar" src="{expected}""#)),
-            "{picture}"
-        );
+    // From the ID token (the default) and from userinfo (`AUTH0_USERINFO=true`).
+    for userinfo in ["false", "true"] {
+        let (app, idp) = spawn_with_hostile_idp_and(&[("AUTH0_USERINFO", userinfo)]).await;
+        let long_name = "N".repeat(200_000);
+        let sql = "Robert'); DROP TABLE user_profiles;--";
+        for (picture, expected) in [
+            ("javascript:alert(1)", "/static/avatar.svg"),
+            ("JaVaScRiPt:alert(1)", "/static/avatar.svg"),
+            ("data:image/svg+xml;base64,PHN2Zz4=", "/static/avatar.svg"),
+            ("https://cdn.example/a.png", "https://cdn.example/a.png"),
+        ] {
+            let login = start(&app).await;
+            let hostile = json!({
+                "sub": SUB,
+                "name": "<script>alert(1)</script>",
+                "nickname": "<img src=x onerror=alert(1)>",
+                "given_name": sql,
+                "family_name": long_name,
+                "picture": picture,
+            });
+            let mut claims = idp.claims(&login.nonce);
+            if userinfo == "true" {
+                idp.answer_userinfo(UserinfoAnswer::Json(hostile));
+            } else {
+                let object = claims.as_object_mut().unwrap();
+                object.extend(hostile.as_object().unwrap().clone());
+            }
+            idp.answer_token(TokenAnswer::IdToken(idp.rs256(&claims)));
+            let response = callback(&app, &login).await;
+            assert_eq!(response.status(), StatusCode::FOUND, "userinfo {userinfo}");
+            let cookie = session_set_cookie(&response).unwrap();
+            assert!(
+                cookie.len() < 600,
+                "the cookie stays small: {} bytes",
+                cookie.len()
+            );
+            let page = app.get("/profile").await;
+            assert_eq!(page.status(), StatusCode::OK);
+            let html = page.text().await.unwrap();
+            assert!(!html.contains("<script>alert(1)</script>"));
+            assert!(!html.contains("<img src=x"));
+            assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+            assert!(
+                html.contains(&format!(r#"<img class="avatar" src="{expected}""#)),
+                "{picture}, userinfo {userinfo}"
+            );
+        }
+        let names = app
+            .query_texts(
+                "SELECT given_name, family_name FROM user_profiles WHERE sub = $1",
+                &[SUB],
+            )
+            .await;
+        assert_eq!(names, [Some(sql.to_owned()), Some(long_name)]);
+        assert_eq!(app.profile_rows().await, 1);
+        assert_eq!(idp.userinfo_calls(), if userinfo == "true" { 4 } else { 0 });
     }
-    let names = app
-        .query_texts(
-            "SELECT given_name, family_name FROM user_profiles WHERE sub = $1",
-            &[SUB],
-        )
-        .await;
-    assert_eq!(names, [Some(sql.to_owned()), Some(long_name)]);
-    assert_eq!(app.profile_rows().await, 1);
 }

@@ -237,11 +237,14 @@ async fn fifty_concurrent_logins_of_one_user_pass_userinfos_rate_limit() {
     assert_eq!(emails, vec![Some("popular@example.com".to_owned())]);
 }
 
-/// An app whose tenant limits `/userinfo` to 5 calls a minute per user, as Auth0 does.
+/// An app that calls `/userinfo` (`AUTH0_USERINFO=true`), whose tenant limits it to 5 calls a
+/// minute per user, as Auth0 does.
 async fn spawn_app_with_tenant_limited() -> (TestApp, DevTenant) {
-    crate::support::app::spawn_app_with_tenant_registered(|registration| {
-        registration.userinfo_per_minute = Some(5);
-    })
+    crate::support::app::spawn_app_with_tenant_setup(
+        "/callback",
+        &[("AUTH0_USERINFO", "true")],
+        |registration| registration.userinfo_per_minute = Some(5),
+    )
     .await
 }
 

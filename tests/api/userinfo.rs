@@ -1,10 +1,12 @@
-//! Userinfo: after a valid ID token, a userinfo answer for someone else, an error, a hang, an
-//! oversized body or claims of the wrong type all fail the login.
+//! Userinfo (`AUTH0_USERINFO=true`): after a valid ID token, a userinfo answer for someone else,
+//! an error, a hang, an oversized body or claims of the wrong type all fail the login. Without
+//! it, the profile is the ID token's claims and userinfo is never called.
 
 use serde_json::json;
 
 use crate::support::hostile_idp::{
-    assert_rejected, callback, spawn_with_hostile_idp, start, TokenAnswer, UserinfoAnswer, SUB,
+    assert_rejected, callback, spawn_with_hostile_idp, spawn_with_hostile_idp_and, start,
+    TokenAnswer, UserinfoAnswer, SUB,
 };
 
 async fn rejects(answer: UserinfoAnswer) {
@@ -63,5 +65,33 @@ async fn userinfo_claims_of_the_wrong_type_are_rejected() {
         json!({"sub": 7}),
     ] {
         rejects(UserinfoAnswer::Json(claims)).await;
+    }
+}
+
+#[actix_web::test]
+async fn without_auth0_userinfo_the_profile_is_the_id_tokens_and_userinfo_is_not_called() {
+    crate::engine!();
+    let (app, idp) = spawn_with_hostile_idp_and(&[("AUTH0_USERINFO", "false")]).await;
+    let login = start(&app).await;
+    idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
+    // Called, this answer would fail the login (another subject).
+    idp.answer_userinfo(UserinfoAnswer::Json(
+        json!({"sub": "auth0|someone-else", "name": "Mallory"}),
+    ));
+    let response = callback(&app, &login).await;
+    assert_eq!(response.status(), reqwest::StatusCode::FOUND);
+    assert_eq!(idp.userinfo_calls(), 0);
+    let profile = app
+        .query_texts(
+            "SELECT name, email, CAST(claims AS TEXT) FROM user_profiles WHERE sub = $1",
+            &[SUB],
+        )
+        .await;
+    assert_eq!(profile[..2], [Some("Hostile User".to_owned()), Some("hostile@example.com".to_owned())]);
+    // The stored claims are the profile's, without the ID token's protocol claims.
+    let claims: serde_json::Value = serde_json::from_str(profile[2].as_deref().unwrap()).unwrap();
+    assert_eq!(claims["sub"], SUB);
+    for protocol in ["iss", "aud", "exp", "iat", "nonce"] {
+        assert!(claims.get(protocol).is_none(), "{protocol} in {claims}");
     }
 }

@@ -107,14 +107,8 @@ pub async fn spawn_app_with_tenant_at(
     spawn_app_with_tenant_setup(callback, vars, |_| {}).await
 }
 
-/// Like [`spawn_app_with_tenant`], with the tenant's registration changed by `tweak`.
-pub async fn spawn_app_with_tenant_registered(
-    tweak: impl FnOnce(&mut Registration),
-) -> (TestApp, DevTenant) {
-    spawn_app_with_tenant_setup("/callback", &[], tweak).await
-}
-
-async fn spawn_app_with_tenant_setup(
+/// The app for a dev tenant whose registration `tweak` changes, at `callback`, with `vars`.
+pub async fn spawn_app_with_tenant_setup(
     callback: &str,
     vars: &[(&str, &str)],
     tweak: impl FnOnce(&mut Registration),

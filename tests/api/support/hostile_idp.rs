@@ -89,6 +89,9 @@ pub async fn spawn_with_hostile_idp() -> (TestApp, HostileIdp) {
     spawn_with_hostile_idp_and(&[]).await
 }
 
+/// Like [`spawn_with_hostile_idp`], with `vars` on top. The app calls `/userinfo` too
+/// (`AUTH0_USERINFO=true`, unless `vars` say otherwise), so each rejection also shows that no
+/// userinfo call was made, and the userinfo answers can be scripted.
 pub async fn spawn_with_hostile_idp_and(vars: &[(&str, &str)]) -> (TestApp, HostileIdp) {
     let idp = HostileIdp::start();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -99,7 +102,9 @@ pub async fn spawn_with_hostile_idp_and(vars: &[(&str, &str)]) -> (TestApp, Host
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
     };
-    let app = spawn_app_for_tenant(listener, &client, &callback, vars).await;
+    let mut env = vec![("AUTH0_USERINFO", "true")];
+    env.extend_from_slice(vars);
+    let app = spawn_app_for_tenant(listener, &client, &callback, &env).await;
     (app, idp)
 }
 
