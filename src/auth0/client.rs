@@ -224,6 +224,19 @@ impl Auth0Client {
         let claims = self
             .verify_id_token(provider.clone(), id_token, &nonce)
             .await?;
+        let extra = &claims.additional_claims().other;
+        let text = |name: &str| extra.get(name).and_then(|v| v.as_str());
+        let auth_time = claims.auth_time().map(|t| t.timestamp());
+        // What this login asked for (organization, max_age), before anything else is called.
+        check_login_claims(
+            login,
+            auth_time,
+            text("org_id"),
+            text("org_name"),
+            Utc::now().timestamp(),
+            CLOCK_LEEWAY.as_secs() as i64,
+        )
+        .map_err(Auth0Error::InvalidIdToken)?;
         let userinfo = if self.settings.login.userinfo {
             self.userinfo(&provider, token.access_token(), &claims)
                 .await?
@@ -236,18 +249,6 @@ impl Auth0Client {
             scope: granted_scope(token.scopes(), &self.settings.scope),
             refresh_token: token.refresh_token().map(|t| t.secret().clone()),
         });
-        let extra = &claims.additional_claims().other;
-        let text = |name: &str| extra.get(name).and_then(|v| v.as_str());
-        let auth_time = claims.auth_time().map(|t| t.timestamp());
-        check_login_claims(
-            login,
-            auth_time,
-            text("org_id"),
-            text("org_name"),
-            Utc::now().timestamp(),
-            CLOCK_LEEWAY.as_secs() as i64,
-        )
-        .map_err(Auth0Error::InvalidIdToken)?;
         // The organization rides in the session cookie: bounded, printable, or nothing.
         // Auth0's limits: ids as `Organization::parse` takes them, names of 50 characters.
         let bounded = |name: &str, max: usize| {

@@ -260,6 +260,10 @@ mod tests {
             (10, 20, Some("x"), Some(5))
         );
         assert_eq!(serde_json::to_string(&read).unwrap(), written);
+        // A field a later version adds is ignored, not a logout.
+        let newer = written.replace(r#""id":"7","#, r#""id":"7","added_later":[1],"#);
+        let read_newer: LoggedIn = serde_json::from_str(&newer).unwrap();
+        assert_eq!(serde_json::to_string(&read_newer).unwrap(), written);
         let minimal = r#"{"id":"7","sub":"auth0|1","session_id":"s","logged_in_at":10,"seen_at":20,"iss":"https://t.example/","aud":"c"}"#;
         let read: LoggedIn = serde_json::from_str(minimal).unwrap();
         assert_eq!(serde_json::to_string(&read).unwrap(), minimal);

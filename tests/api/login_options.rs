@@ -261,6 +261,7 @@ async fn an_id_token_without_the_organization_or_with_another_is_rejected() {
             assert_eq!(response.status(), StatusCode::FOUND, "{config} {claims}");
         } else {
             assert_rejected(&app, response, &[]).await;
+            assert_eq!(idp.userinfo_calls(), 0, "refused before userinfo");
         }
     }
 }
@@ -348,6 +349,7 @@ async fn auth0_max_age_is_sent_and_a_stale_or_missing_auth_time_is_rejected() {
             assert_eq!(response.status(), StatusCode::FOUND);
         } else {
             assert_rejected(&app, response, &[]).await;
+            assert_eq!(idp.userinfo_calls(), 0, "refused before userinfo");
         }
     }
     for bad in ["/login?max_age=-1", "/login?max_age=abc", "/login?max_age=99999999999"] {
@@ -406,4 +408,5 @@ async fn an_auth_time_in_the_future_is_refused_even_without_max_age() {
     let later = chrono::Utc::now().timestamp() + 3_600;
     let response = hostile_login(&app, &idp, "/login", json!({ "auth_time": later })).await;
     assert_rejected(&app, response, &[]).await;
+    assert_eq!(idp.userinfo_calls(), 0, "refused before userinfo");
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::support::hostile_idp::{
     assert_rejected, callback, spawn_with_hostile_idp, spawn_with_hostile_idp_and, start,
-    TokenAnswer, UserinfoAnswer, SUB,
+    TokenAnswer, UserinfoAnswer, CLIENT_ID, SUB,
 };
 
 async fn rejects(answer: UserinfoAnswer) {
@@ -73,7 +73,21 @@ async fn without_auth0_userinfo_the_profile_is_the_id_tokens_and_userinfo_is_not
     crate::engine!();
     let (app, idp) = spawn_with_hostile_idp_and(&[("AUTH0_USERINFO", "false")]).await;
     let login = start(&app).await;
-    idp.answer_token(TokenAnswer::IdToken(idp.rs256(&idp.claims(&login.nonce))));
+    // Every protocol claim the profile leaves out, with values the ID token checks accept.
+    let mut claims = idp.claims(&login.nonce);
+    let now = chrono::Utc::now().timestamp();
+    for (name, value) in [
+        ("nbf", json!(now - 10)),
+        ("at_hash", json!("aGFzaA")),
+        ("c_hash", json!("aGFzaA")),
+        ("azp", json!(CLIENT_ID)),
+        ("auth_time", json!(now - 10)),
+        ("sid", json!("tenant-session")),
+        ("jti", json!("token-id")),
+    ] {
+        claims[name] = value;
+    }
+    idp.answer_token(TokenAnswer::IdToken(idp.rs256(&claims)));
     // Called, this answer would fail the login (another subject).
     idp.answer_userinfo(UserinfoAnswer::Json(
         json!({"sub": "auth0|someone-else", "name": "Mallory"}),
@@ -91,7 +105,20 @@ async fn without_auth0_userinfo_the_profile_is_the_id_tokens_and_userinfo_is_not
     // The stored claims are the profile's, without the ID token's protocol claims.
     let claims: serde_json::Value = serde_json::from_str(profile[2].as_deref().unwrap()).unwrap();
     assert_eq!(claims["sub"], SUB);
-    for protocol in ["iss", "aud", "exp", "iat", "nonce"] {
+    for protocol in [
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "nonce",
+        "at_hash",
+        "c_hash",
+        "azp",
+        "auth_time",
+        "sid",
+        "jti",
+    ] {
         assert!(claims.get(protocol).is_none(), "{protocol} in {claims}");
     }
 }
