@@ -252,7 +252,6 @@ async fn measure_all(
     let home = async { reqwest::get(base.clone()).await?.bytes().await }.await;
     let home = home.map_err(|e| format!("GET /: {e}"))?;
     std::fs::write(work.join("static/bench-home.html"), &home).map_err(|e| e.to_string())?;
-    let cookie = logins::login_cookie(&base).await?;
     let runs = |name: &str| mode.only.is_empty() || mode.only.iter().any(|o| o == name);
     if !mode.only.is_empty() {
         println!("app PID {pid}");
@@ -271,6 +270,10 @@ async fn measure_all(
         measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);
     }
     if runs("profile") {
+        // Logged in just before: wrk replays this one cookie, while a browser keeps the one the
+        // app re-sets once a minute (last activity); an older cookie would be re-set on every
+        // request, which no browser causes.
+        let cookie = logins::login_cookie(&base).await?;
         let url = base.join("/profile").unwrap();
         measures.push(wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?);
     }

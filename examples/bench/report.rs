@@ -227,6 +227,27 @@ const FINDINGS: &str = "## What profiling found\n\n\
   token), the sessions list query on the first `/profile` (it could come with the login's \
   transaction), and sqlx's ping when a connection goes back to the pool (it cannot be turned \
   off).\n\
+- Round 6: `perf` with DWARF call graphs, each sample charged to its deepest frame of ours. \
+  Above the limit, the anonymous home page's time is in many pieces of at most 3 µs: the login \
+  transaction's cookie (actix-session's JSON map, AES-GCM, base64, then percent-encoding \
+  through `fmt`: ~8 µs in all), Lock's transaction (randomness, the PKCE hash, the \
+  configuration: ~5 µs), rendering (~3 µs), and ~3.5 µs more kernel time in `send`: the \
+  `Set-Cookie` header's bytes, and waking wrk more often (the wake-up of wrk's socket, \
+  `sock_def_readable`, is charged to the app's `send`: 1.6 µs a request for the limit, 3.4 for \
+  home, as a slower page finds wrk asleep more often). `/profile` spends ~10 µs reading the \
+  session cookie (actix-web percent-decodes the whole cookie byte by byte, 3.4 µs; base64 and \
+  AES-GCM, 3.7 µs) and 2.7 µs parsing the logged-in user, whose flattened struct serde buffered \
+  first; it is now read directly (the same JSON, so existing sessions stay valid). The callback \
+  no longer calls `/userinfo` unless `AUTH0_USERINFO=true`: the profile is the verified ID \
+  token's claims, as Auth0's SDKs do, one round trip to the tenant less per login and no \
+  per-user rate limit. It did not lower the app's CPU a login beyond the noise: five \
+  alternating runs gave 2.20, 2.26, 2.97, 2.36, 2.17 ms before and 2.24, 2.48, 3.34, 2.51, \
+  2.22 ms after (at a higher login rate). The benchmark now logs in just before the `/profile` \
+  row: wrk replays one cookie, and one older than a minute got a new `Set-Cookie` on every \
+  request (the activity record), which no browser causes; long `--seconds` runs measured that. \
+  What is left is structural: actix-session's cookie format (JSON in JSON, percent-encoded \
+  base64), sqlx's hand-off of each statement to SQLite's thread, and the kernel's loopback \
+  costs, which this VM's speed swings dwarf.\n\
 - The limit itself varies between runs (19 to 34 µs on this machine), and the pages with it, \
   sometimes within a minute: the same build gave `/profile` 2.1x and 2.8x the limit, and logins \
   1.8 and 2.7 ms, an hour apart. Read the ratios of one run together, and compare builds by \
