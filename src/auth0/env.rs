@@ -37,6 +37,21 @@ pub fn non_empty(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<
         .filter(|v| !v.is_empty())
 }
 
+/// A switch: `true` or `false`; unset (or blank) is `false`.
+pub fn flag(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<bool, ConfigError> {
+    match non_empty(lookup, name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ConfigError::new(
+            name,
+            format!("expects `true` or `false`, got `{other}`"),
+        )),
+    }
+}
+
 /// The longest session lifetime accepted: 400 days, the most browsers keep a cookie
 /// (RFC 6265bis §5.5).
 pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(400 * 86_400);

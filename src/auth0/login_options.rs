@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::env::{non_empty, ConfigError};
+use super::env::{flag, non_empty, ConfigError};
 use super::transaction::PendingLogin;
 
 /// The longest `AUTH0_MAX_AGE` or `max_age` accepted: a year.
@@ -124,16 +124,7 @@ impl LoginSettings {
                     })?,
             ),
         };
-        let userinfo = match non_empty(lookup, "AUTH0_USERINFO").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "AUTH0_USERINFO",
-                    format!("expects `true` or `false`, got `{other}`"),
-                ))
-            }
-        };
+        let userinfo = flag(lookup, "AUTH0_USERINFO")?;
         Ok(Self {
             connections,
             organization,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::env::{duration, non_empty, ConfigError};
+use super::env::{duration, flag, non_empty, ConfigError};
 pub use super::login_options::{LoginSettings, Organization};
 use super::secret::Secret;
 use super::urls::{
@@ -92,16 +92,7 @@ impl LogoutSettings {
                 ))
             }
         };
-        let federated = match non_empty(lookup, "AUTH0_FEDERATED_LOGOUT").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "AUTH0_FEDERATED_LOGOUT",
-                    format!("expects `true` or `false`, got `{other}`"),
-                ))
-            }
-        };
+        let federated = flag(lookup, "AUTH0_FEDERATED_LOGOUT")?;
         Ok(Self { mode, federated })
     }
 }
