@@ -19,12 +19,12 @@ use openidconnect::core::{
     CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AccessToken, AuthType, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
-    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl,
-    JsonWebKey, JsonWebKeySet, JsonWebKeySetUrl, JsonWebKeyUse, Nonce, OAuth2TokenResponse,
-    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
-    UserInfoError,
+    AccessToken, AccessTokenHash, AuthType, AuthorizationCode, Client, ClientId, ClientSecret,
+    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
+    IssuerUrl, JsonWebKey, JsonWebKeySet, JsonWebKeySetUrl, JsonWebKeyUse, Nonce,
+    OAuth2TokenResponse, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse, UserInfoError,
 };
 use url::Url;
 
@@ -222,7 +222,7 @@ impl Auth0Client {
             .ok_or_else(|| Auth0Error::TokenEndpoint("the response has no id_token".into()))?;
         let nonce = Nonce::new(login.nonce.clone());
         let claims = self
-            .verify_id_token(provider.clone(), id_token, &nonce)
+            .verify_id_token(provider.clone(), id_token, &nonce, token.access_token())
             .await?;
         let extra = &claims.additional_claims().other;
         let text = |name: &str| extra.get(name).and_then(|v| v.as_str());
@@ -408,10 +408,11 @@ impl Auth0Client {
         provider: Arc<Provider>,
         id_token: &IdToken,
         nonce: &Nonce,
+        access_token: &AccessToken,
     ) -> Result<IdTokenClaims, Auth0Error> {
-        match self.check_id_token(&provider, id_token, nonce) {
+        match self.check_id_token(&provider, id_token, nonce, access_token) {
             Err(IdTokenCheck::UnknownKey) => match self.refetch_keys(&provider).await? {
-                Some(fresh) => self.check_id_token(&fresh, id_token, nonce),
+                Some(fresh) => self.check_id_token(&fresh, id_token, nonce, access_token),
                 None => Err(IdTokenCheck::UnknownKey),
             },
             other => other,
@@ -424,11 +425,14 @@ impl Auth0Client {
         })
     }
 
+    /// The ID token's checks, and with an `at_hash` claim, that it is the access token's hash
+    /// (OIDC Core 3.1.3.8): an ID token paired with another login's access token is refused.
     fn check_id_token(
         &self,
         provider: &Provider,
         id_token: &IdToken,
         nonce: &Nonce,
+        access_token: &AccessToken,
     ) -> Result<IdTokenClaims, IdTokenCheck> {
         let leeway = chrono::Duration::from_std(CLOCK_LEEWAY).expect("small duration");
         let client_id = self.settings.client_id.clone();
@@ -461,6 +465,17 @@ impl Auth0Client {
             leeway.num_seconds(),
         )
         .map_err(IdTokenCheck::Invalid)?;
+        if let Some(expected) = claims.access_token_hash() {
+            let invalid =
+                |e: &dyn std::fmt::Display| IdTokenCheck::Invalid(format!("`at_hash`: {e}"));
+            let alg = id_token.signing_alg().map_err(|e| invalid(&e))?;
+            let key = id_token.signing_key(&verifier).map_err(|e| invalid(&e))?;
+            let actual =
+                AccessTokenHash::from_token(access_token, alg, key).map_err(|e| invalid(&e))?;
+            if actual != *expected {
+                return Err(invalid(&"not the hash of the access token"));
+            }
+        }
         Ok(claims.clone())
     }
 
