@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::support::hostile_idp::{
-    accepts_id_token, jwt, rejects_id_token, rotated_key, Signer, ACCESS_TOKEN, CLIENT_ID,
-    CLIENT_SECRET,
+    accepts_id_token, at_hash, jwt, rejects_id_token, rotated_key, Signer, ACCESS_TOKEN,
+    CLIENT_ID, CLIENT_SECRET,
 };
 
 fn now() -> i64 {
@@ -264,21 +264,6 @@ async fn an_id_token_replayed_from_an_earlier_login_is_rejected() {
     assert_eq!(idp.userinfo_calls(), userinfo_before);
 }
 
-/// The `at_hash` of `access_token` for an RS256 ID token (OIDC Core 3.1.3.6), as openidconnect
-/// computes it.
-fn at_hash(access_token: &str) -> Value {
-    use openidconnect::core::CoreJwsSigningAlgorithm;
-    use openidconnect::{AccessToken, AccessTokenHash};
-    let jwks = &auth0_actix::dev_tenant::keys::signing_key().jwks;
-    let hash = AccessTokenHash::from_token(
-        &AccessToken::new(access_token.to_owned()),
-        &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-        &jwks.keys()[0],
-    )
-    .unwrap();
-    json!(hash)
-}
-
 #[actix_web::test]
 async fn an_at_hash_of_the_access_token_is_accepted() {
     crate::engine!();
@@ -289,7 +274,7 @@ async fn an_at_hash_of_the_access_token_is_accepted() {
 #[actix_web::test]
 async fn an_at_hash_of_another_access_token_is_rejected() {
     crate::engine!();
-    // An ID token lifted from another login, paired with this response's access token.
+    // An ID token whose `at_hash` names another access token than the one it came with.
     rejects_id_token(|idp, nonce| {
         with(idp, nonce, |c| c["at_hash"] = at_hash("another-login-s-token"))
     })

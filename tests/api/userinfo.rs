@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::support::hostile_idp::{
-    assert_rejected, callback, spawn_with_hostile_idp, spawn_with_hostile_idp_and, start,
-    TokenAnswer, UserinfoAnswer, CLIENT_ID, SUB,
+    assert_rejected, at_hash, callback, spawn_with_hostile_idp, spawn_with_hostile_idp_and, start,
+    TokenAnswer, UserinfoAnswer, ACCESS_TOKEN, CLIENT_ID, SUB,
 };
 
 async fn rejects(answer: UserinfoAnswer) {
@@ -78,7 +78,7 @@ async fn without_auth0_userinfo_the_profile_is_the_id_tokens_and_userinfo_is_not
     let now = chrono::Utc::now().timestamp();
     for (name, value) in [
         ("nbf", json!(now - 10)),
-        ("at_hash", json!("aGFzaA")),
+        ("at_hash", at_hash(ACCESS_TOKEN)),
         ("c_hash", json!("aGFzaA")),
         ("azp", json!(CLIENT_ID)),
         ("auth_time", json!(now - 10)),

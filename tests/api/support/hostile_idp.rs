@@ -225,6 +225,14 @@ pub fn jwt(header: &Value, claims: &Value, signer: Signer) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
+/// The `at_hash` of `access_token` for an RS256 ID token, computed here from the spec (OIDC Core
+/// 3.2.2.9: the left half of its SHA-256, base64url), not by the library the app uses.
+pub fn at_hash(access_token: &str) -> Value {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access_token.as_bytes());
+    json!(URL_SAFE_NO_PAD.encode(&digest[..16]))
+}
+
 pub fn token_response(id_token: &str) -> Value {
     json!({
         "access_token": ACCESS_TOKEN,
