@@ -425,8 +425,9 @@ impl Auth0Client {
         })
     }
 
-    /// The ID token's checks, and with an `at_hash` claim, that it is the access token's hash
-    /// (OIDC Core 3.1.3.8): an ID token paired with another login's access token is refused.
+    /// The ID token's checks, and with an `at_hash` claim, that it is the hash of the access token
+    /// it came with (OIDC Core 3.1.3.8; optional in the code flow, so defence in depth: a token
+    /// without `at_hash` is accepted).
     fn check_id_token(
         &self,
         provider: &Provider,

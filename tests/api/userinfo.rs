@@ -101,7 +101,8 @@ async fn without_auth0_userinfo_the_profile_is_the_id_tokens_and_userinfo_is_not
             &[SUB],
         )
         .await;
-    assert_eq!(profile[..2], [Some("Hostile User".to_owned()), Some("hostile@example.com".to_owned())]);
+    let (name, email) = (profile[0].as_deref(), profile[1].as_deref());
+    assert_eq!((name, email), (Some("Hostile User"), Some("hostile@example.com")));
     // The stored claims are the profile's, without the ID token's protocol claims.
     let claims: serde_json::Value = serde_json::from_str(profile[2].as_deref().unwrap()).unwrap();
     assert_eq!(claims["sub"], SUB);
