@@ -16,6 +16,10 @@ use crate::auth0::AuthUser;
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Past this many entries the cache is swept (expired entries), then cleared if still full.
 const SESSION_CACHE_MAX: usize = 10_000;
+/// Expired entries (and revocations past [`REVOKED_MEMORY`]) are dropped this often: the cache
+/// holds little more than [`SESSION_CACHE_TTL`]'s worth of sessions, not [`SESSION_CACHE_MAX`]
+/// stale ones (at hundreds of logins a second, megabytes of profiles nobody asks for).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Live sessions and their profiles, cached for [`SESSION_CACHE_TTL`]: a logged-in page costs one
 /// query (session and profile together) at most every few seconds, not one or two per request.
@@ -52,6 +56,8 @@ struct Entries {
     cleared_at: u64,
     /// Revocations elsewhere are not heard just now: serve and store nothing.
     deaf: bool,
+    /// When expired entries were last dropped.
+    swept_at: Option<Instant>,
 }
 
 /// How long a revocation is remembered against reads that started before it: far longer than a
@@ -181,7 +187,25 @@ impl SessionCache {
         profile: Arc<Profile>,
         session_expires_at: chrono::DateTime<chrono::Utc>,
     ) {
+        self.store_at(
+            ticket,
+            session_id,
+            profile,
+            session_expires_at,
+            Instant::now(),
+        );
+    }
+
+    fn store_at(
+        &self,
+        ticket: Ticket,
+        session_id: &str,
+        profile: Arc<Profile>,
+        session_expires_at: chrono::DateTime<chrono::Utc>,
+        now: Instant,
+    ) {
         let mut entries = self.lock();
+        entries.sweep(now);
         let revoked_since = entries.deaf
             || entries.cleared_at > ticket.0
             || entries
@@ -193,7 +217,7 @@ impl SessionCache {
         }
         let map = &mut entries.by_session;
         if map.len() >= SESSION_CACHE_MAX {
-            map.retain(|_, e| e.fetched.elapsed() < SESSION_CACHE_TTL);
+            map.retain(|_, e| now.saturating_duration_since(e.fetched) < SESSION_CACHE_TTL);
             if map.len() >= SESSION_CACHE_MAX {
                 map.clear();
             }
@@ -203,7 +227,7 @@ impl SessionCache {
             CachedSession {
                 profile,
                 session_expires_at,
-                fetched: Instant::now(),
+                fetched: now,
             },
         );
     }
@@ -244,6 +268,21 @@ impl SessionCache {
 }
 
 impl Entries {
+    /// Drops expired entries and old revocations, at most every [`SWEEP_EVERY`].
+    fn sweep(&mut self, now: Instant) {
+        if self
+            .swept_at
+            .is_some_and(|at| now.saturating_duration_since(at) < SWEEP_EVERY)
+        {
+            return;
+        }
+        self.swept_at = Some(now);
+        self.by_session
+            .retain(|_, e| now.saturating_duration_since(e.fetched) < SESSION_CACHE_TTL);
+        self.revoked
+            .retain(|_, (_, at)| now.saturating_duration_since(*at) < REVOKED_MEMORY);
+    }
+
     /// Forgets every entry, and makes reads under way uncacheable.
     fn clear(&mut self) {
         self.by_session.clear();
@@ -310,6 +349,33 @@ mod tests {
         // ...and then the request's (stale) read arrives.
         cache.store(ticket, "s1", profile(1), in_an_hour());
         assert!(cache.fresh("s1", 1).is_none());
+    }
+
+    #[test]
+    fn expired_entries_are_dropped_by_a_later_store_not_kept_until_the_cache_is_full() {
+        let cache = SessionCache::default();
+        let start = Instant::now();
+        cache.store_at(cache.ticket(), "s1", profile(1), in_an_hour(), start);
+        cache.forget("revoked");
+        let soon = start + SESSION_CACHE_TTL / 2;
+        cache.store_at(cache.ticket(), "s2", profile(2), in_an_hour(), soon);
+        assert_eq!(cache.lock().by_session.len(), 2, "nothing expired yet");
+        // s1 is past the TTL, s2 is not, and the last sweep (at the first store) is due again.
+        let later = start + SESSION_CACHE_TTL.max(SWEEP_EVERY) + Duration::from_secs(1);
+        assert!(later - soon < SESSION_CACHE_TTL);
+        cache.store_at(cache.ticket(), "s3", profile(3), in_an_hour(), later);
+        let entries = cache.lock();
+        let mut kept: Vec<&str> = entries.by_session.keys().map(String::as_str).collect();
+        kept.sort();
+        assert_eq!(kept, ["s2", "s3"], "s1 expired and is dropped");
+        assert!(entries.revoked.contains_key("revoked"), "remembered longer");
+        drop(entries);
+        let much_later = later + REVOKED_MEMORY;
+        cache.store_at(cache.ticket(), "s4", profile(4), in_an_hour(), much_later);
+        assert!(
+            cache.lock().revoked.is_empty(),
+            "an old revocation is dropped"
+        );
     }
 
     #[test]
