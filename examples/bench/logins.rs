@@ -103,11 +103,11 @@ pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure,
         }
     };
     run(mode.warmup).await;
-    let cpu_before = super::server::cpu_seconds(server_pid)?;
+    let cpu_before = super::server::cpu_times(server_pid)?;
     let started = Instant::now();
     let results = run(mode.duration).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = super::server::cpu_seconds(server_pid)? - cpu_before;
+    let cpu = super::server::cpu_times(server_pid)? - cpu_before;
     let errors = results.iter().map(|(_, e)| e).sum();
     let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
     latencies.sort();
@@ -123,7 +123,8 @@ pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure,
         p99_ms: pct(0.99),
         errors,
         limit: false,
-        cpu_us: cpu * 1e6 / latencies.len().max(1) as f64,
+        cpu_us: cpu.total() * 1e6 / latencies.len().max(1) as f64,
+        user_us: cpu.user * 1e6 / latencies.len().max(1) as f64,
     })
 }
 

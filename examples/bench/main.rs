@@ -6,30 +6,34 @@
 //! cargo run --release --example bench -- --only login --seconds 60  # one row, for `perf`
 //! ```
 //!
-//! `--only` runs the SQLite rows named (`limit`, `home`, `profile`, `login`, comma-separated;
-//! the limit always runs), prints them with the app's PID first (`perf record -p PID`), and
-//! writes nothing.
+//! `--only` runs the SQLite rows named (`limit`, `work`, `home`, `profile`, `login`,
+//! comma-separated; the limit always runs), prints them with the app's PID first
+//! (`perf record -p PID`), and writes nothing.
 //!
 //! Built in release by that command, it starts the dev tenant in this process and the app
 //! (configured for that tenant, a fresh SQLite file, `RUST_LOG=warn`) as a process of its own, and
 //! measures with wrk (Debian's `wrk`), 64 connections, after a warm-up:
 //! 1. the limit: the same server, with the same middleware, answering the bytes of the rendered
 //!    home page from memory (`/bench/limit`, added through `Application::build_with_routes`);
-//! 2. `GET /` anonymous (with the Lock widget and its login transaction);
-//! 3. `GET /profile` logged in (session check + profile, through the session cache);
-//! 4. full logins through the dev tenant over HTTP (login, authorize, form, callback, profile),
+//! 2. the limit plus as much pure computation again as the limit's own CPU (calibrated in this
+//!    process before any load): what a page's own work costs the app under this load;
+//! 3. `GET /` anonymous (with the Lock widget and its login transaction);
+//! 4. `GET /profile` logged in (session check + profile, through the session cache);
+//! 5. full logins through the dev tenant over HTTP (login, authorize, form, callback, profile),
 //!    16 at a time, driven from this process with reqwest;
-//! 5. `GET /messages` logged in, on an app with `AUTH0_AUDIENCE`: the user's access token (kept
+//! 6. `GET /messages` logged in, on an app with `AUTH0_AUDIENCE`: the user's access token (kept
 //!    server-side, sealed) and two calls to the app's own API over HTTP, served by the same
 //!    process (its CPU includes them);
-//! 6. with a Postgres server (`TEST_POSTGRES_URL`, as the tests use; `.ci/postgres start`):
+//! 7. with a Postgres server (`TEST_POSTGRES_URL`, as the tests use; `.ci/postgres start`):
 //!    `GET /profile` on Postgres, and with Debian's nginx too, `GET /profile` through nginx (TLS)
 //!    in front of three instances on Postgres (`deploy/nginx.conf`).
 //!
 //! The server and the load generators share this machine's cores: requests/s are relative. The
-//! app's own CPU time per request and per login (from `/proc/PID/stat`, user + system) does not
-//! depend on what the load generator takes; a login's includes the embedded dev tenant's work
-//! (it runs in the app's process).
+//! app's own CPU time per request and per login (from `/proc/PID/stat`, user + system, and the
+//! user part alone) leaves out what the load generators and the dev tenant (in this process)
+//! spend. It still depends on the load in one way: a slower page finds wrk idle more often, and
+//! waking it, and being switched out for it, is kernel time charged to the app (row 2 measures
+//! how much).
 
 mod logins;
 /// The tests' nginx (deploy/nginx.conf with test ports and a test certificate), shared.
@@ -51,6 +55,8 @@ use url::Url;
 const CONNECTIONS: u32 = 64;
 /// Logins in flight at once.
 const LOGIN_CONCURRENCY: usize = 16;
+/// The row of the limit plus known work.
+const WORK_ROW: &str = "limit + its CPU as work";
 
 struct Mode {
     quick: bool,
@@ -71,6 +77,8 @@ struct Measure {
     limit: bool,
     /// The app's own CPU time (user + system, from `/proc`) per request or login, in µs.
     cpu_us: f64,
+    /// The user-mode part of it: the app's code and libraries, without the kernel's.
+    user_us: f64,
 }
 
 fn main() {
@@ -111,7 +119,7 @@ fn main() {
 }
 
 /// What `--only` may name.
-const ONLY_ROWS: [&str; 4] = ["limit", "home", "profile", "login"];
+const ONLY_ROWS: [&str; 5] = ["limit", "work", "home", "profile", "login"];
 
 /// A bad argument: what was wrong, and exit 2.
 fn usage(why: &str) -> ! {
@@ -142,23 +150,56 @@ fn serve_app() {
 /// `GET /bench/limit`: the rendered home page's bytes (saved by the driver to
 /// `static/bench-home.html`, read once), from memory, as a page is sent: what the server and
 /// its middleware cost with no work of the app's.
+///
+/// `GET /bench/limit/work/N`: the same, after `N` rounds of [`work`]: a page whose own work is
+/// known exactly, to see what a microsecond of a page's work costs the app under this load.
 fn limit_route(config: &mut actix_web::web::ServiceConfig) {
     use actix_web::{http::header, web, HttpResponse};
     static BODY: std::sync::OnceLock<actix_web::web::Bytes> = std::sync::OnceLock::new();
-    config.route(
-        "/bench/limit",
-        web::get().to(|| async {
-            let body = BODY.get_or_init(|| {
-                std::fs::read("static/bench-home.html")
-                    .unwrap_or_default()
-                    .into()
-            });
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body.clone())
-        }),
-    );
+    let page = || {
+        let body = BODY.get_or_init(|| {
+            std::fs::read("static/bench-home.html")
+                .unwrap_or_default()
+                .into()
+        });
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body.clone())
+    };
+    config
+        .route("/bench/limit", web::get().to(move || async move { page() }))
+        .route(
+            "/bench/limit/work/{rounds}",
+            web::get().to(move |rounds: web::Path<u64>| async move {
+                std::hint::black_box(work(rounds.into_inner()));
+                page()
+            }),
+        );
+}
+
+/// Pure computation, no memory or system calls: `rounds` dependent multiply-adds.
+fn work(rounds: u64) -> u64 {
+    let mut x = 1u64;
+    for i in 0..rounds {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+    }
+    x
+}
+
+/// How many rounds of [`work`] take a microsecond on this machine (the fastest of a few tries,
+/// before any load starts).
+fn work_rounds_per_us() -> f64 {
+    const ROUNDS: u64 = 2_000_000;
+    let fastest = (0..5)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            std::hint::black_box(work(ROUNDS));
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    ROUNDS as f64 / (fastest.as_secs_f64() * 1e6).max(f64::MIN_POSITIVE)
 }
 
 /// A free loopback port (bound, then released for a server to take).
@@ -243,6 +284,8 @@ async fn measure_all(
         start_with(addr, callback, database, &[])
     };
 
+    // Before any load: the machine is otherwise idle.
+    let rounds_per_us = work_rounds_per_us();
     let sqlite_url = format!("sqlite://{}", work.join("bench.db").display());
     let mut app = start(setup.sqlite, &callbacks[0], &sqlite_url)?;
     let mut servers = 1;
@@ -257,7 +300,7 @@ async fn measure_all(
         println!("app PID {pid}");
     }
 
-    let mut measures = vec![wrk::wrk(
+    let limit = wrk::wrk(
         mode,
         "in-memory limit",
         base.join("/bench/limit").unwrap(),
@@ -265,7 +308,16 @@ async fn measure_all(
         &[pid],
     )
     .await?
-    .into_limit()];
+    .into_limit();
+    let limit_cpu_us = limit.cpu_us;
+    let mut measures = vec![limit];
+    if runs("work") {
+        // As much pure computation again as the limit's whole CPU: were the app's costs linear
+        // in its work, this row would be 2.00x the limit's.
+        let rounds = (limit_cpu_us * rounds_per_us).round() as u64;
+        let url = base.join(&format!("/bench/limit/work/{rounds}")).unwrap();
+        measures.push(wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?);
+    }
     if runs("home") {
         measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);
     }

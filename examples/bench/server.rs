@@ -84,9 +84,43 @@ impl Server {
     }
 }
 
-/// The CPU time (user + system) process `pid` has used so far, in seconds, from
-/// `/proc/PID/stat`: what the app itself spends, whatever the load generator takes.
-pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
+/// CPU time a process has used, in seconds, from `/proc/PID/stat`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    /// In the app's own code and its libraries.
+    pub user: f64,
+    /// In the kernel on the app's behalf: its sockets, the loopback's TCP (the receiving side's
+    /// too), waking the load generator, being switched out and in.
+    pub system: f64,
+}
+
+impl Cpu {
+    pub fn total(self) -> f64 {
+        self.user + self.system
+    }
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Self;
+    fn sub(self, earlier: Self) -> Self {
+        Self {
+            user: self.user - earlier.user,
+            system: self.system - earlier.system,
+        }
+    }
+}
+
+impl std::iter::Sum for Cpu {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |a, b| Self {
+            user: a.user + b.user,
+            system: a.system + b.system,
+        })
+    }
+}
+
+/// The CPU time process `pid` has used so far, from `/proc/PID/stat`.
+pub fn cpu_times(pid: u32) -> Result<Cpu, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("read /proc/{pid}/stat: {e}"))?;
     // Fields after the command name (which is in parentheses and may hold spaces): utime is the
@@ -96,13 +130,17 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
         .map(|(_, rest)| rest)
         .unwrap_or_default();
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| -> Result<f64, String> {
+    let seconds = |i: usize| -> Result<f64, String> {
         fields
             .get(i)
             .and_then(|v| v.parse::<f64>().ok())
+            .map(|ticks| ticks / clock_ticks_per_second())
             .ok_or_else(|| format!("/proc/{pid}/stat: no field {}", i + 3))
     };
-    Ok((ticks(11)? + ticks(12)?) / clock_ticks_per_second())
+    Ok(Cpu {
+        user: seconds(11)?,
+        system: seconds(12)?,
+    })
 }
 
 /// `getconf CLK_TCK` (100 on Linux), the unit of `/proc/PID/stat` times.

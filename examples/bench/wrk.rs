@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::server::cpu_seconds;
+use super::server::{cpu_times, Cpu};
 use super::{Measure, Mode, CONNECTIONS};
 
 pub fn require_wrk() -> Result<(), String> {
@@ -42,8 +42,8 @@ pub async fn wrk(
 }
 
 /// The app's processes' CPU time so far, together.
-fn cpu_of(pids: &[u32]) -> Result<f64, String> {
-    pids.iter().map(|pid| cpu_seconds(*pid)).sum()
+fn cpu_of(pids: &[u32]) -> Result<Cpu, String> {
+    pids.iter().map(|pid| cpu_times(*pid)).sum()
 }
 
 fn measure(
@@ -81,7 +81,8 @@ fn measure(
         .find_map(|l| l.trim().split_once(" requests in "))
         .and_then(|(n, _)| n.parse::<f64>().ok())
         .ok_or_else(|| format!("no request count in wrk's output:\n{out}"))?;
-    measure.cpu_us = cpu * 1e6 / requests;
+    measure.cpu_us = cpu.total() * 1e6 / requests;
+    measure.user_us = cpu.user * 1e6 / requests;
     Ok(measure)
 }
 
@@ -114,6 +115,7 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
         errors: non_2xx + socket_errors,
         limit: false,
         cpu_us: 0.0,
+        user_us: 0.0,
     })
 }
 
