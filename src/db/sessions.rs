@@ -16,9 +16,10 @@ use crate::auth0::AuthUser;
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Past this many entries the cache is swept (expired entries), then cleared if still full.
 const SESSION_CACHE_MAX: usize = 10_000;
-/// Expired entries (and revocations past [`REVOKED_MEMORY`]) are dropped this often: the cache
+/// Expired sessions (and revocations past [`REVOKED_MEMORY`]) are dropped this often: the cache
 /// holds little more than [`SESSION_CACHE_TTL`]'s worth of sessions, not [`SESSION_CACHE_MAX`]
-/// stale ones (at hundreds of logins a second, megabytes of profiles nobody asks for).
+/// stale ones (at hundreds of logins a second, megabytes of profiles nobody asks for). The
+/// session lists are dropped whole at every login or revocation seen here.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Live sessions and their profiles, cached for [`SESSION_CACHE_TTL`]: a logged-in page costs one
@@ -50,7 +51,7 @@ struct Entries {
     /// How many revocations this cache has seen: the clock tickets are read from.
     revocations: u64,
     /// Each revoked session, with the count at its revocation and when it was: a read of that
-    /// session that started before is not cached. Kept well past any read's duration.
+    /// session that started before is not cached. Kept for [`REVOKED_MEMORY`].
     revoked: HashMap<String, (u64, Instant)>,
     /// Reads that started before this count are not cached (everything was forgotten since).
     cleared_at: u64,
@@ -60,8 +61,9 @@ struct Entries {
     swept_at: Option<Instant>,
 }
 
-/// How long a revocation is remembered against reads that started before it: far longer than a
-/// read takes (the pool's acquire timeout, 1.5 s on Postgres, 30 s on SQLite, plus its query).
+/// How long a revocation is remembered against reads of its session that started before it:
+/// far longer than a read takes. A read older than a forgotten revocation is not cached at all
+/// (see `Entries::drop_revocations`), so this bounds memory, not safety.
 const REVOKED_MEMORY: Duration = Duration::from_secs(120);
 
 struct CachedSession {
@@ -247,19 +249,23 @@ impl SessionCache {
 
     /// Drops a revoked session; reads already under way will not cache it again.
     pub fn forget(&self, session_id: &str) {
+        self.forget_at(session_id, Instant::now());
+    }
+
+    fn forget_at(&self, session_id: &str, now: Instant) {
         self.forget_lists();
         let mut entries = self.lock();
         entries.by_session.remove(session_id);
         entries.revocations += 1;
         let count = entries.revocations;
         if entries.revoked.len() >= SESSION_CACHE_MAX {
-            entries
-                .revoked
-                .retain(|_, (_, when)| when.elapsed() < REVOKED_MEMORY);
+            entries.drop_revocations(|at| now.saturating_duration_since(at) < REVOKED_MEMORY);
+            if entries.revoked.len() >= SESSION_CACHE_MAX {
+                // A burst of logouts: forget them all (reads under way are not cached).
+                entries.drop_revocations(|_| false);
+            }
         }
-        entries
-            .revoked
-            .insert(session_id.to_owned(), (count, Instant::now()));
+        entries.revoked.insert(session_id.to_owned(), (count, now));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -279,8 +285,25 @@ impl Entries {
         self.swept_at = Some(now);
         self.by_session
             .retain(|_, e| now.saturating_duration_since(e.fetched) < SESSION_CACHE_TTL);
-        self.revoked
-            .retain(|_, (_, at)| now.saturating_duration_since(*at) < REVOKED_MEMORY);
+        self.drop_revocations(|at| now.saturating_duration_since(at) < REVOKED_MEMORY);
+    }
+
+    /// Forgets the revocations `keep` (given when each was) does not keep. A read that started
+    /// before one of them can no longer be checked against it, so no read that started before
+    /// the newest of them is cached: however long a read takes, it never brings back a session
+    /// revoked while it ran.
+    fn drop_revocations(&mut self, keep: impl Fn(Instant) -> bool) {
+        let mut newest_dropped = None;
+        self.revoked.retain(|_, (count, at)| {
+            let kept = keep(*at);
+            if !kept {
+                newest_dropped = newest_dropped.max(Some(*count));
+            }
+            kept
+        });
+        if let Some(count) = newest_dropped {
+            self.cleared_at = self.cleared_at.max(count);
+        }
     }
 
     /// Forgets every entry, and makes reads under way uncacheable.
@@ -356,13 +379,13 @@ mod tests {
         let cache = SessionCache::default();
         let start = Instant::now();
         cache.store_at(cache.ticket(), "s1", profile(1), in_an_hour(), start);
-        cache.forget("revoked");
+        cache.forget_at("revoked", start);
         let soon = start + SESSION_CACHE_TTL / 2;
         cache.store_at(cache.ticket(), "s2", profile(2), in_an_hour(), soon);
         assert_eq!(cache.lock().by_session.len(), 2, "nothing expired yet");
-        // s1 is past the TTL, s2 is not, and the last sweep (at the first store) is due again.
+        // s1 is past the TTL, s2 is not, and a sweep is due again.
         let later = start + SESSION_CACHE_TTL.max(SWEEP_EVERY) + Duration::from_secs(1);
-        assert!(later - soon < SESSION_CACHE_TTL);
+        assert!(later - soon < SESSION_CACHE_TTL && later - soon >= SWEEP_EVERY);
         cache.store_at(cache.ticket(), "s3", profile(3), in_an_hour(), later);
         let entries = cache.lock();
         let mut kept: Vec<&str> = entries.by_session.keys().map(String::as_str).collect();
@@ -375,6 +398,27 @@ mod tests {
         assert!(
             cache.lock().revoked.is_empty(),
             "an old revocation is dropped"
+        );
+    }
+
+    #[test]
+    fn a_read_older_than_a_forgotten_revocation_is_not_cached() {
+        let cache = SessionCache::default();
+        let start = Instant::now();
+        // A read of s1 starts, and stalls...
+        let stalled = cache.ticket();
+        // ...s1 is logged out...
+        cache.forget_at("s1", start);
+        // ...and long after, that revocation is forgotten...
+        let much_later = start + REVOKED_MEMORY + SWEEP_EVERY;
+        cache.store_at(cache.ticket(), "s2", profile(2), in_an_hour(), much_later);
+        assert!(cache.lock().revoked.is_empty());
+        // ...when the stalled read arrives: it must not bring s1 back.
+        cache.store_at(stalled, "s1", profile(1), in_an_hour(), much_later);
+        assert!(!cache.lock().by_session.contains_key("s1"));
+        assert!(
+            cache.lock().by_session.contains_key("s2"),
+            "a read after it is"
         );
     }
 
