@@ -125,6 +125,7 @@ pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure,
         limit: false,
         cpu_us: cpu.total() * 1e6 / latencies.len().max(1) as f64,
         user_us: cpu.user * 1e6 / latencies.len().max(1) as f64,
+        added_work_us: None,
     })
 }
 

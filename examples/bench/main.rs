@@ -1,8 +1,8 @@
 //! The benchmark: pages and logins measured against the server's own limit.
 //!
 //! ```sh
-//! cargo run --release --example bench            # full run (~1 minute), writes BENCHMARKS.md
-//! cargo run --release --example bench -- --quick # under 30 s: checks it runs without errors
+//! cargo run --release --example bench            # full run (~2 minutes), writes BENCHMARKS.md
+//! cargo run --release --example bench -- --quick # under a minute: checks it runs without errors
 //! cargo run --release --example bench -- --only login --seconds 60  # one row, for `perf`
 //! ```
 //!
@@ -79,6 +79,8 @@ struct Measure {
     cpu_us: f64,
     /// The user-mode part of it: the app's code and libraries, without the kernel's.
     user_us: f64,
+    /// For the work row: the computation each request adds, in µs (as calibrated).
+    added_work_us: Option<f64>,
 }
 
 fn main() {
@@ -178,7 +180,8 @@ fn limit_route(config: &mut actix_web::web::ServiceConfig) {
         );
 }
 
-/// Pure computation, no memory or system calls: `rounds` dependent multiply-adds.
+/// Pure computation, no system calls or heap: `rounds` dependent multiply-adds (each through
+/// `black_box`, a store and a load on the stack, so the compiler cannot fold the loop).
 fn work(rounds: u64) -> u64 {
     let mut x = 1u64;
     for i in 0..rounds {
@@ -314,9 +317,16 @@ async fn measure_all(
     if runs("work") {
         // As much pure computation again as the limit's whole CPU: were the app's costs linear
         // in its work, this row would be 2.00x the limit's.
+        if !(limit_cpu_us.is_finite() && (0.1..1000.0).contains(&limit_cpu_us)) {
+            return Err(format!(
+                "the limit's CPU per request ({limit_cpu_us} µs) is no base for the work row"
+            ));
+        }
         let rounds = (limit_cpu_us * rounds_per_us).round() as u64;
         let url = base.join(&format!("/bench/limit/work/{rounds}")).unwrap();
-        measures.push(wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?);
+        let mut row = wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?;
+        row.added_work_us = Some(rounds as f64 / rounds_per_us);
+        measures.push(row);
     }
     if runs("home") {
         measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);

@@ -17,6 +17,9 @@ pub fn print_only(measures: &[Measure]) -> Result<(), String> {
             m.cpu_us / limit.cpu_us,
             m.errors
         );
+        if let Some(work) = m.added_work_us {
+            println!("{:<24} (each request adds {work:.1} µs of computation)", "");
+        }
     }
     Ok(())
 }
@@ -50,9 +53,15 @@ pub fn report(
     let rss_mb = peak_rss_kb as f64 / 1024.0;
     let discovery = stats["discovery"].as_u64().unwrap_or(0);
     let jwks = stats["jwks"].as_u64().unwrap_or(0);
+    let work = measures
+        .iter()
+        .find_map(|m| m.added_work_us)
+        .map(|us| format!(" The work row adds {us:.1} µs of computation to each request."))
+        .unwrap_or_default();
     let summary = format!(
         "Server peak RSS (SQLite run): {rss_mb:.1} MB. Dev tenant requests over the whole run \
-         ({servers} app processes): discovery {discovery}, JWKS {jwks}, token {}, userinfo {}.",
+         ({servers} app processes): discovery {discovery}, JWKS {jwks}, token {}, userinfo {}.\
+         {work}",
         stats["token"], stats["userinfo"]
     );
     println!("\n{table}\n{summary}");
@@ -209,7 +218,7 @@ const FINDINGS: &str = "## What profiling found\n\n\
 - `GET /messages` is three requests in one: the page, then two calls to the app's own API over \
   HTTP (each checking an RS256 access token), all served by the measured process, plus reading \
   and opening the sealed tokens: about 0.5 ms of CPU a page.\n\
-- Round 4 (back-channel logout, the sessions list, login options) made logins dearer: on this \
+- Round 4 (back-channel logout, the sessions list, login options) made logins dearer: on that \
   machine the same run before and after gave 2.0 ms and 2.7 to 3.5 ms of app CPU a login, and \
   `/profile` 63 and 71 to 81 µs. Turning off the two new queries of a login (the logout-token \
   check in its transaction, the sessions list on the first `/profile`) gave back only about \
@@ -253,27 +262,30 @@ const FINDINGS: &str = "## What profiling found\n\n\
   What is left is structural: actix-session's cookie format (JSON in JSON, percent-encoded \
   base64), sqlx's hand-off of each statement to SQLite's thread, and the kernel's loopback \
   costs, which this VM's speed swings dwarf.\n\
-- Round 7, on another machine of the same kind, about four times as fast (a limit of 7 µs, a \
-  login of 0.7 ms): home 2.2-2.5x the limit, `/profile` 2.4-3.0x. The second row shows why the \
-  ratios stay there: the limit plus as much pure computation again as its own CPU (a loop: no \
-  memory, no system calls) measured 2.84x, not 2.00x, 7.2 µs more in user mode and 5.6 µs more \
-  in the kernel. At saturation a slower server finds wrk asleep more often, and waking it \
-  (`sock_def_readable` in the app's `send`, an inter-processor interrupt on this VM) and being \
-  switched out for it (`finish_task_switch`, reschedule interrupts) is charged to the app: \
-  `perf` gave the limit 4.3 µs of kernel time a request and `/profile` 10.4 µs. So each µs of a \
-  page's own work costs the app about 1.8 µs here, and 2x the limit leaves a page about 4 µs of \
-  its own. The user column gives home 4.6 µs of its own (7.4 against the limit's 2.8) and \
-  `/profile` 7.0 µs. Of `/profile`'s, reading the session cookie is about 3.9 µs (actix-web \
-  percent-decodes every cookie, 1.3; the AEAD and base64, 0.9; actix-session's JSON map, then \
-  ours inside it, 1.4), the session check 1.3 and rendering 0.9; of home's, writing the cookie is \
-  about 2.5 µs (JSON in JSON, the AEAD, base64, then percent-encoding through `fmt`) and Lock's \
-  transaction 1.5. What is left for both targets is that cookie codec, which is actix-session's: \
-  the next step is the module's own session middleware (the cookie crate's AEAD, one JSON \
-  object, no percent-coding), which means giving up a well-kept crate for code of ours. At this \
-  machine's ~550 logins a second the app's peak RSS went past 30 MB (33.4): the session cache \
-  kept each login's profile until 10,000 had piled up. It now drops expired entries every \
-  second, and RSS levels off at about 27 MB under logins.\n\
-- The limit itself varies between runs (19 to 34 µs on this machine), and the pages with it, \
+- Round 7, on another machine of the same kind, three to four times as fast (a limit of about \
+  7 µs, a login of about 0.7 ms): home 2.2-2.5x the limit, `/profile` 2.4-3.0x, over a dozen \
+  runs. The second row shows why the ratios stay there. In one run (`--only \
+  work,home,profile,login --seconds 8`) the limit cost 7.0 µs a request (2.8 in user mode), and \
+  the limit plus 7 µs of pure computation (a loop: no heap, no system calls) 19.8 µs (10.0 in \
+  user mode): 2.84x, not 2.00x, with 5.6 µs more in the kernel. At saturation a slower server \
+  finds wrk asleep more often, and waking it (`sock_def_readable` in the app's `send`, an \
+  inter-processor interrupt on this VM) and being switched out for it (`finish_task_switch`, \
+  reschedule interrupts) is charged to the app; `perf` in another run gave the limit 4.3 µs of \
+  kernel time a request and `/profile` 10.4 µs. So each µs of a page's own work costs the app \
+  about 1.8 µs here (/proc's split of user and system time is itself an estimate), and 2x the \
+  limit leaves a page about 4 µs of its own. In that run home's own user-mode work was 4.6 µs \
+  (7.4 against 2.8) and `/profile`'s 7.0 µs (9.8). Of `/profile`'s, reading the session cookie \
+  is about 3.6 µs (actix-web percent-decodes every cookie, 1.3; the AEAD and base64, 0.9; \
+  actix-session's JSON map, then ours inside it, 1.4), the session check 1.3 and rendering 0.9; \
+  of home's, writing the cookie is about 2.5 µs (JSON in JSON, the AEAD, base64, then \
+  percent-encoding through `fmt`) and Lock's transaction 1.5. What is left for both targets is \
+  that cookie codec, which is actix-session's: the next step is the module's own session \
+  middleware (the cookie crate's AEAD, one JSON object, no percent-coding), which means giving \
+  up a well-kept crate for code of ours. At 500-590 logins a second the app's peak RSS also went \
+  past 30 MB (33.4): the session cache kept each login's profile until 10,000 had piled up. It \
+  now drops expired entries every second, and RSS levels off at about 27 MB under logins.\n\
+- The limit itself varies between runs (19 to 34 µs on the machine of rounds 1 to 6), and the \
+  pages with it, \
   sometimes within a minute: the same build gave `/profile` 2.1x and 2.8x the limit, and logins \
   1.8 and 2.7 ms, an hour apart. Read the ratios of one run together, and compare builds by \
   alternating runs (`--only home,profile,login`).\n";

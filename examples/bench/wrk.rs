@@ -116,6 +116,7 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
         limit: false,
         cpu_us: 0.0,
         user_us: 0.0,
+        added_work_us: None,
     })
 }
 
