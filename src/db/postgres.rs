@@ -22,6 +22,16 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 const REVOKED_CHANNEL: &str = "user_sessions_revoked";
 /// How long the listener waits before reconnecting after it lost the server.
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
+/// How often each instance notifies a channel of its own, through the request pool, so its
+/// listener hears something even when no session ends.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+/// A listener that hears nothing for this long, not even its heartbeat, counts as lost: a
+/// connection a NAT or firewall dropped without a word never reports an error, and would
+/// otherwise leave the cache trusting itself while deaf. (Its last heartbeat came at most
+/// [`HEARTBEAT`] before, so a revocation still reaches this instance within a second.)
+const SILENCE_LIMIT: Duration = Duration::from_millis(700);
+/// How long connecting and `LISTEN` may take before the attempt is given up and retried.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Connects (the database must exist) and runs pending migrations.
 pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
@@ -40,30 +50,44 @@ pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
 /// connected, nothing could tell this instance of a logout elsewhere, so the cache serves
 /// nothing (every request asks the database) until it listens again.
 pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
-    // Its own connection, outside the pool that serves requests.
     let options = (*pool.connect_options()).clone();
-    let listener_pool = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_lazy_with(options);
+    let heartbeat_channel = format!("user_sessions_heartbeat_{:016x}", rand::random::<u64>());
     // On the Tokio runtime itself, not actix's local task set: sqlx's connections spawn a task
     // when dropped, which only works inside the runtime (actix drops its local tasks outside).
+    tokio::spawn(heartbeat(pool.clone(), heartbeat_channel.clone()));
     tokio::spawn(async move {
         // Should this task ever end (a panic), the cache must not go on trusting itself.
         let _deaf_when_gone = Unfollow(cache.clone());
         let mut said_why = false;
         loop {
-            match listen(&listener_pool).await {
+            // Its own connection, outside the pool that serves requests, and a new one each
+            // time: a connection that went silent must not come back from a pool.
+            let listener_pool = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_lazy_with(options.clone());
+            let listening =
+                tokio::time::timeout(LISTEN_TIMEOUT, listen(&listener_pool, &heartbeat_channel))
+                    .await
+                    .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut));
+            match listening {
                 Ok(mut listener) => {
                     cache.follow();
                     said_why = false;
                     tracing::info!("following session revocations ({REVOKED_CHANNEL})");
                     let why = loop {
-                        match listener.try_recv().await {
-                            Ok(Some(n)) if n.payload().is_empty() => cache.forget_all(),
-                            Ok(Some(n)) => cache.forget(n.payload()),
-                            Ok(None) => break "the connection closed".to_owned(),
-                            Err(e) => break e.to_string(),
+                        match tokio::time::timeout(SILENCE_LIMIT, listener.try_recv()).await {
+                            Err(_) => {
+                                break format!(
+                                    "nothing heard for {SILENCE_LIMIT:?}, not even this \
+                                     instance's heartbeat"
+                                )
+                            }
+                            Ok(Ok(Some(n))) if n.channel() != REVOKED_CHANNEL => {}
+                            Ok(Ok(Some(n))) if n.payload().is_empty() => cache.forget_all(),
+                            Ok(Ok(Some(n))) => cache.forget(n.payload()),
+                            Ok(Ok(None)) => break "the connection closed".to_owned(),
+                            Ok(Err(e)) => break e.to_string(),
                         }
                     };
                     cache.unfollow();
@@ -76,9 +100,27 @@ pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
                 }
                 Err(_) => {}
             }
+            // Closing sends a goodbye and closes the socket; on a dead connection it must not
+            // hold up the next attempt.
+            let _ = tokio::time::timeout(LISTEN_RETRY, listener_pool.close()).await;
             tokio::time::sleep(LISTEN_RETRY).await;
         }
     });
+}
+
+/// Notifies `channel` every [`HEARTBEAT`], for as long as the runtime runs. A failed or slow
+/// notification is skipped: the listener then hears nothing and stops trusting the cache, which
+/// is the safe side.
+async fn heartbeat(pool: PgPool, channel: String) {
+    let mut every = tokio::time::interval(HEARTBEAT);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        let notify = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(&channel)
+            .execute(&pool);
+        let _ = tokio::time::timeout(HEARTBEAT, notify).await;
+    }
 }
 
 /// Makes the cache deaf when dropped.
@@ -90,11 +132,13 @@ impl Drop for Unfollow {
     }
 }
 
-async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+async fn listen(pool: &PgPool, heartbeat_channel: &str) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     // Report a lost connection at once (this loop reconnects), not after a reconnect attempt.
     listener.eager_reconnect(false);
-    listener.listen(REVOKED_CHANNEL).await?;
+    listener
+        .listen_all([REVOKED_CHANNEL, heartbeat_channel])
+        .await?;
     Ok(listener)
 }
 

@@ -91,6 +91,30 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
     }
 }
 
+/// A NAT or firewall that drops the listener's idle connection without a word leaves it waiting
+/// for notifications that never come: the instance must notice (it hears not even its own
+/// heartbeat) and stop trusting its cache, or a logout elsewhere goes unseen for the cache's TTL.
+#[actix_web::test]
+async fn a_logout_reaches_an_instance_whose_listener_connection_went_silent_within_a_second() {
+    use crate::support::silent_proxy::SilentProxy;
+    crate::engine!();
+    let admin = crate::support::engine::postgres_admin_url().unwrap();
+    let database = crate::support::engine::new_postgres_database(&admin).await;
+    let proxy = SilentProxy::start(&database).await;
+    let (apps, _tenant) = instances(2, &[("DATABASE_URL", &proxy.url_for(&database))]).await;
+    let (browser, cookie) = logged_in_everywhere(&apps).await;
+    // Every instance has just cached the session; now their listeners hear nothing more, while
+    // their requests still reach the database.
+    proxy.silence_listeners();
+    assert_eq!(
+        apps[1].log_out_in(&browser).await.status(),
+        StatusCode::FOUND
+    );
+    let took = time_until_anonymous(apps[0].url("/profile"), &cookie, Duration::from_secs(6)).await;
+    let took = took.expect("the session ends");
+    assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
+}
+
 #[actix_web::test]
 async fn a_back_channel_logout_at_one_instance_ends_the_session_on_the_others_within_a_second() {
     crate::engine!();

@@ -10,6 +10,7 @@ pub mod hostile_idp;
 pub mod nginx;
 pub mod postgres;
 pub mod processes;
+pub mod silent_proxy;
 
 pub use app::*;
 pub use browser::*;
