@@ -22,14 +22,9 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 const REVOKED_CHANNEL: &str = "user_sessions_revoked";
 /// How long the listener waits before reconnecting after it lost the server.
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
-/// How often each instance notifies a channel of its own, through the request pool, so its
-/// listener hears something even when no session ends.
-const HEARTBEAT: Duration = Duration::from_millis(200);
-/// A listener that hears nothing for this long, not even its heartbeat, counts as lost: a
-/// connection a NAT or firewall dropped without a word never reports an error, and would
-/// otherwise leave the cache trusting itself while deaf. (Its last heartbeat came at most
-/// [`HEARTBEAT`] before, so a revocation still reaches this instance within a second.)
-const SILENCE_LIMIT: Duration = Duration::from_millis(700);
+/// How long the listener may hear nothing before it probes its connection: it notifies a
+/// channel of its own, through that connection, and must hear that notification back.
+const QUIET: Duration = Duration::from_millis(300);
 /// How long connecting and `LISTEN` may take before the attempt is given up and retried.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -51,10 +46,9 @@ pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
 /// nothing (every request asks the database) until it listens again.
 pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
     let options = (*pool.connect_options()).clone();
-    let heartbeat_channel = format!("user_sessions_heartbeat_{:016x}", rand::random::<u64>());
+    let probe_channel = format!("user_sessions_probe_{:016x}", rand::random::<u64>());
     // On the Tokio runtime itself, not actix's local task set: sqlx's connections spawn a task
     // when dropped, which only works inside the runtime (actix drops its local tasks outside).
-    tokio::spawn(heartbeat(pool.clone(), heartbeat_channel.clone()));
     tokio::spawn(async move {
         // Should this task ever end (a panic), the cache must not go on trusting itself.
         let _deaf_when_gone = Unfollow(cache.clone());
@@ -67,59 +61,96 @@ pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_lazy_with(options.clone());
             let listening =
-                tokio::time::timeout(LISTEN_TIMEOUT, listen(&listener_pool, &heartbeat_channel))
+                tokio::time::timeout(LISTEN_TIMEOUT, listen(&listener_pool, &probe_channel))
                     .await
-                    .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut));
-            match listening {
+                    .unwrap_or_else(|_| Err(format!("no answer within {LISTEN_TIMEOUT:?}")));
+            let why = match listening {
                 Ok(mut listener) => {
-                    cache.follow();
-                    said_why = false;
-                    tracing::info!("following session revocations ({REVOKED_CHANNEL})");
-                    let why = loop {
-                        match tokio::time::timeout(SILENCE_LIMIT, listener.try_recv()).await {
-                            Err(_) => {
-                                break format!(
-                                    "nothing heard for {SILENCE_LIMIT:?}, not even this \
-                                     instance's heartbeat"
-                                )
-                            }
-                            Ok(Ok(Some(n))) if n.channel() != REVOKED_CHANNEL => {}
-                            Ok(Ok(Some(n))) if n.payload().is_empty() => cache.forget_all(),
-                            Ok(Ok(Some(n))) => cache.forget(n.payload()),
-                            Ok(Ok(None)) => break "the connection closed".to_owned(),
-                            Ok(Err(e)) => break e.to_string(),
-                        }
-                    };
+                    let (followed, why) = follow(&mut listener, &probe_channel, &cache).await;
                     cache.unfollow();
-                    tracing::warn!("stopped following session revocations: {why}");
+                    if followed {
+                        said_why = false;
+                        tracing::warn!("stopped following session revocations: {why}");
+                        None
+                    } else {
+                        Some(why)
+                    }
                 }
-                // Once per outage, not every retry.
-                Err(e) if !said_why => {
-                    said_why = true;
-                    tracing::warn!(error = %e, "cannot listen for session revocations; retrying");
-                }
-                Err(_) => {}
+                Err(why) => Some(why),
+            };
+            // Once per outage, not every retry.
+            if let Some(why) = why.filter(|_| !said_why) {
+                said_why = true;
+                tracing::warn!("cannot follow session revocations ({why}); retrying");
             }
-            // Closing sends a goodbye and closes the socket; on a dead connection it must not
-            // hold up the next attempt.
+            // Closing marks the pool closed at once (the listener's connection is closed, not
+            // kept), then says goodbye; on a dead connection that must not hold up the retry.
             let _ = tokio::time::timeout(LISTEN_RETRY, listener_pool.close()).await;
             tokio::time::sleep(LISTEN_RETRY).await;
         }
     });
 }
 
-/// Notifies `channel` every [`HEARTBEAT`], for as long as the runtime runs. A failed or slow
-/// notification is skipped: the listener then hears nothing and stops trusting the cache, which
-/// is the safe side.
-async fn heartbeat(pool: PgPool, channel: String) {
-    let mut every = tokio::time::interval(HEARTBEAT);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        every.tick().await;
-        let notify = sqlx::query("SELECT pg_notify($1, '')")
-            .bind(&channel)
-            .execute(&pool);
-        let _ = tokio::time::timeout(HEARTBEAT, notify).await;
+/// Follows revocations on `listener` until its connection is lost: whether the cache followed
+/// at all, and why it stopped.
+///
+/// A connection a NAT or firewall dropped without a word never reports an error: after
+/// [`QUIET`] with nothing heard, the listener notifies `probe_channel` through its own connection,
+/// and a probe that does not come back within another [`QUIET`] means the connection is lost.
+/// Postgres delivers a connection's notifications in commit order, so a probe heard back also
+/// means every revocation committed before it was heard. The cache follows only once the first
+/// probe came back (a `LISTEN` that succeeds may still never deliver, behind a pooler).
+async fn follow(
+    listener: &mut PgListener,
+    probe_channel: &str,
+    cache: &SessionCache,
+) -> (bool, String) {
+    if let Err(e) = probe(listener, probe_channel).await {
+        return (false, e);
+    }
+    let (mut following, mut probe_out) = (false, true);
+    let why = loop {
+        match tokio::time::timeout(QUIET, listener.try_recv()).await {
+            Ok(Ok(Some(n))) if n.channel() == REVOKED_CHANNEL => {
+                if n.payload().is_empty() {
+                    cache.forget_all();
+                } else {
+                    cache.forget(n.payload());
+                }
+            }
+            Ok(Ok(Some(_probe))) => {
+                probe_out = false;
+                if !following {
+                    following = true;
+                    cache.follow();
+                    tracing::info!("following session revocations ({REVOKED_CHANNEL})");
+                }
+            }
+            Ok(Ok(None)) => break "the connection closed".to_owned(),
+            Ok(Err(e)) => break e.to_string(),
+            Err(_quiet) if probe_out => {
+                break format!("its probe did not come back within {QUIET:?}")
+            }
+            Err(_quiet) => {
+                if let Err(e) = probe(listener, probe_channel).await {
+                    break e;
+                }
+                probe_out = true;
+            }
+        }
+    };
+    (following, why)
+}
+
+/// Notifies `channel` through the listener's own connection, within [`QUIET`].
+async fn probe(listener: &mut PgListener, channel: &str) -> Result<(), String> {
+    let notify = sqlx::query("SELECT pg_notify($1, '')")
+        .bind(channel)
+        .execute(&mut *listener);
+    match tokio::time::timeout(QUIET, notify).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("its probe failed: {e}")),
+        Err(_) => Err(format!("its probe got no answer within {QUIET:?}")),
     }
 }
 
@@ -132,13 +163,21 @@ impl Drop for Unfollow {
     }
 }
 
-async fn listen(pool: &PgPool, heartbeat_channel: &str) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+async fn listen(pool: &PgPool, probe_channel: &str) -> Result<PgListener, String> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .map_err(|e| e.to_string())?;
     // Report a lost connection at once (this loop reconnects), not after a reconnect attempt.
     listener.eager_reconnect(false);
+    // A probe is a transaction of its own: its commit need not wait for the disk.
+    sqlx::query("SET synchronous_commit = off")
+        .execute(&mut listener)
+        .await
+        .map_err(|e| e.to_string())?;
     listener
-        .listen_all([REVOKED_CHANNEL, heartbeat_channel])
-        .await?;
+        .listen_all([REVOKED_CHANNEL, probe_channel])
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(listener)
 }
 

@@ -132,18 +132,17 @@ impl SessionCache {
             }
         }
         let list = Arc::new(db.live_sessions(profile_id).await?);
-        // Cached only if nothing was revoked meanwhile (a revocation drops every list).
-        let unchanged = {
-            let entries = self.lock();
-            entries.revocations == ticket.0 && !entries.deaf
-        };
-        if unchanged {
+        // Cached only if nothing was revoked meanwhile, checked and stored under one lock: a
+        // revocation counts itself first, then drops every list.
+        let entries = self.lock();
+        if entries.revocations == ticket.0 && !entries.deaf {
             let mut lists = self.lists.lock().expect("session list lock");
             if lists.len() >= SESSION_CACHE_MAX {
                 lists.clear();
             }
             lists.insert(profile_id, (Instant::now(), list.clone()));
         }
+        drop(entries);
         Ok(list)
     }
 
@@ -253,7 +252,6 @@ impl SessionCache {
     }
 
     fn forget_at(&self, session_id: &str, now: Instant) {
-        self.forget_lists();
         let mut entries = self.lock();
         entries.by_session.remove(session_id);
         entries.revocations += 1;
@@ -266,6 +264,9 @@ impl SessionCache {
             }
         }
         entries.revoked.insert(session_id.to_owned(), (count, now));
+        drop(entries);
+        // After the count: a list read before it is either dropped here or not stored.
+        self.forget_lists();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {

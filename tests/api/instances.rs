@@ -92,8 +92,9 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
 }
 
 /// A NAT or firewall that drops the listener's idle connection without a word leaves it waiting
-/// for notifications that never come: the instance must notice (it hears not even its own
-/// heartbeat) and stop trusting its cache, or a logout elsewhere goes unseen for the cache's TTL.
+/// for notifications that never come: the instance must notice (its probe does not come back)
+/// and stop trusting its cache, or a logout elsewhere goes unseen for the cache's TTL. Then it
+/// listens again on a new connection.
 #[actix_web::test]
 async fn a_logout_reaches_an_instance_whose_listener_connection_went_silent_within_a_second() {
     use crate::support::silent_proxy::SilentProxy;
@@ -102,10 +103,19 @@ async fn a_logout_reaches_an_instance_whose_listener_connection_went_silent_with
     let database = crate::support::engine::new_postgres_database(&admin).await;
     let proxy = SilentProxy::start(&database).await;
     let (apps, _tenant) = instances(2, &[("DATABASE_URL", &proxy.url_for(&database))]).await;
+    // Each instance follows once its first probe came back.
+    let start = Instant::now();
+    while proxy.probed_listeners() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "both instances follow"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let (browser, cookie) = logged_in_everywhere(&apps).await;
     // Every instance has just cached the session; now their listeners hear nothing more, while
     // their requests still reach the database.
-    proxy.silence_listeners();
+    assert_eq!(proxy.silence_listeners(), 2, "one listener per instance");
     assert_eq!(
         apps[1].log_out_in(&browser).await.status(),
         StatusCode::FOUND
@@ -113,6 +123,12 @@ async fn a_logout_reaches_an_instance_whose_listener_connection_went_silent_with
     let took = time_until_anonymous(apps[0].url("/profile"), &cookie, Duration::from_secs(6)).await;
     let took = took.expect("the session ends");
     assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
+    // Both listen again, on new connections, and hear their probes.
+    let start = Instant::now();
+    while proxy.probed_listeners() < 4 {
+        assert!(start.elapsed() < Duration::from_secs(10), "listening again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[actix_web::test]

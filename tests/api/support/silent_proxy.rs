@@ -1,10 +1,11 @@
 //! A TCP relay in front of Postgres that can make the connections that `LISTEN` go silent: their
 //! bytes stop in both directions and their sockets stay open, as when a NAT or a firewall drops
-//! an idle connection without a word. Other connections (the request pool's) keep working.
+//! an idle connection without a word. Other connections (the request pool's), and listeners
+//! that connect later, keep working.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -12,8 +13,20 @@ use url::Url;
 
 pub struct SilentProxy {
     addr: SocketAddr,
-    silent: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<Arc<Connection>>>>,
     accepting: tokio::task::JoinHandle<()>,
+}
+
+/// What the relay knows of one connection.
+#[derive(Default)]
+struct Connection {
+    /// The client sent `LISTEN` (sqlx's PgListener sends `LISTEN "channel"`).
+    listens: AtomicBool,
+    /// The server sent it one of its listener's probes back (a notification on a
+    /// `user_sessions_probe_` channel): the app follows revocations on it.
+    probed: AtomicBool,
+    /// Nothing more passes, either way.
+    silent: AtomicBool,
 }
 
 impl SilentProxy {
@@ -23,21 +36,23 @@ impl SilentProxy {
         let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let silent = Arc::new(AtomicBool::new(false));
+        let connections: Arc<Mutex<Vec<Arc<Connection>>>> = Default::default();
         let accepting = tokio::spawn({
-            let silent = silent.clone();
+            let connections = connections.clone();
             async move {
                 while let Ok((client, _)) = listener.accept().await {
                     let Ok(server) = TcpStream::connect(&upstream).await else {
                         continue;
                     };
-                    relay(client, server, silent.clone());
+                    let connection = Arc::new(Connection::default());
+                    connections.lock().unwrap().push(connection.clone());
+                    relay(client, server, connection);
                 }
             }
         });
         Self {
             addr,
-            silent,
+            connections,
             accepting,
         }
     }
@@ -49,9 +64,24 @@ impl SilentProxy {
         url.to_string()
     }
 
-    /// From now on, the connections that sent `LISTEN` pass nothing more, either way.
-    pub fn silence_listeners(&self) {
-        self.silent.store(true, Ordering::SeqCst);
+    /// How many connections, so far, listen and had a probe come back.
+    pub fn probed_listeners(&self) -> usize {
+        let connections = self.connections.lock().unwrap();
+        connections
+            .iter()
+            .filter(|c| c.probed.load(Ordering::SeqCst))
+            .count()
+    }
+
+    /// The connections that listen now pass nothing more, either way; how many.
+    pub fn silence_listeners(&self) -> usize {
+        let connections = self.connections.lock().unwrap();
+        let listening = connections
+            .iter()
+            .filter(|c| c.listens.load(Ordering::SeqCst));
+        listening
+            .map(|c| c.silent.store(true, Ordering::SeqCst))
+            .count()
     }
 }
 
@@ -61,26 +91,18 @@ impl Drop for SilentProxy {
     }
 }
 
-fn relay(client: TcpStream, server: TcpStream, silent: Arc<AtomicBool>) {
-    let listens = Arc::new(AtomicBool::new(false));
+fn relay(client: TcpStream, server: TcpStream, connection: Arc<Connection>) {
     let (from_client, to_client) = client.into_split();
     let (from_server, to_server) = server.into_split();
-    tokio::spawn(pump(
-        from_client,
-        to_server,
-        true,
-        listens.clone(),
-        silent.clone(),
-    ));
-    tokio::spawn(pump(from_server, to_client, false, listens, silent));
+    tokio::spawn(pump(from_client, to_server, true, connection.clone()));
+    tokio::spawn(pump(from_server, to_client, false, connection));
 }
 
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     from_client: bool,
-    listens: Arc<AtomicBool>,
-    silent: Arc<AtomicBool>,
+    connection: Arc<Connection>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -88,13 +110,19 @@ async fn pump(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        // sqlx's PgListener sends `LISTEN "channel"`.
-        if from_client && buf[..n].windows(8).any(|w| w == b"LISTEN \"") {
-            listens.store(true, Ordering::SeqCst);
-        }
-        if listens.load(Ordering::SeqCst) && silent.load(Ordering::SeqCst) {
+        if connection.silent.load(Ordering::SeqCst) {
             // Silent for good, the sockets held open.
             std::future::pending::<()>().await;
+        }
+        let seen = |needle: &[u8]| buf[..n].windows(needle.len()).any(|w| w == needle);
+        if from_client && seen(b"LISTEN \"") {
+            connection.listens.store(true, Ordering::SeqCst);
+        }
+        if !from_client
+            && connection.listens.load(Ordering::SeqCst)
+            && seen(b"user_sessions_probe_")
+        {
+            connection.probed.store(true, Ordering::SeqCst);
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
