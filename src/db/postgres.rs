@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
@@ -22,9 +22,17 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 const REVOKED_CHANNEL: &str = "user_sessions_revoked";
 /// How long the listener waits before reconnecting after it lost the server.
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
-/// How long the listener may hear nothing before it probes its connection: it notifies a
-/// channel of its own, through that connection, and must hear that notification back.
-const QUIET: Duration = Duration::from_millis(300);
+/// How often the listener probes its connection: it notifies a channel of its own, through that
+/// connection, and hears the notification back after every revocation committed before it.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// How long after a probe was sent the cache may serve, once the probe came back: a revocation
+/// committed after that probe is heard by the next one, or the cache stops serving. The bound
+/// on how stale a cached session can be, whatever the path does (drops, delays, or a task that
+/// stalls).
+const LEASE: Duration = Duration::from_millis(900);
+/// A probe not back within this means the connection is lost: a new one listens. (A late probe
+/// only lets the lease run out first.)
+const PROBE_GIVE_UP: Duration = Duration::from_secs(3);
 /// How long connecting and `LISTEN` may take before the attempt is given up and retried.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -94,23 +102,27 @@ pub fn follow_revocations(pool: &PgPool, cache: Arc<SessionCache>) {
 /// Follows revocations on `listener` until its connection is lost: whether the cache followed
 /// at all, and why it stopped.
 ///
-/// A connection a NAT or firewall dropped without a word never reports an error: after
-/// [`QUIET`] with nothing heard, the listener notifies `probe_channel` through its own connection,
-/// and a probe that does not come back within another [`QUIET`] means the connection is lost.
-/// Postgres delivers a connection's notifications in commit order, so a probe heard back also
-/// means every revocation committed before it was heard. The cache follows only once the first
-/// probe came back (a `LISTEN` that succeeds may still never deliver, behind a pooler).
+/// Every [`PROBE_EVERY`] the listener notifies `probe_channel` through its own connection.
+/// Postgres delivers a connection's notifications in commit order, so a probe heard back means
+/// every revocation committed before it was sent has been heard: the cache may serve for
+/// [`LEASE`] from that moment. A connection a NAT or firewall dropped without a word, a path that
+/// delivers late, or this task stalling all end the same way: the lease runs out. The cache
+/// follows only once the first probe came back (a `LISTEN` behind a pooler may never deliver).
 async fn follow(
     listener: &mut PgListener,
     probe_channel: &str,
     cache: &SessionCache,
 ) -> (bool, String) {
-    if let Err(e) = probe(listener, probe_channel).await {
-        return (false, e);
-    }
-    let (mut following, mut probe_out) = (false, true);
+    let mut following = false;
+    // When the probe in flight was sent, and when the next one is due.
+    let mut in_flight: Option<Instant> = None;
+    let mut next_probe = Instant::now();
     let why = loop {
-        match tokio::time::timeout(QUIET, listener.try_recv()).await {
+        let deadline = match in_flight {
+            Some(sent) => sent + PROBE_GIVE_UP,
+            None => next_probe,
+        };
+        match tokio::time::timeout_at(deadline.into(), listener.try_recv()).await {
             Ok(Ok(Some(n))) if n.channel() == REVOKED_CHANNEL => {
                 if n.payload().is_empty() {
                     cache.forget_all();
@@ -118,39 +130,45 @@ async fn follow(
                     cache.forget(n.payload());
                 }
             }
-            Ok(Ok(Some(_probe))) => {
-                probe_out = false;
-                if !following {
-                    following = true;
-                    cache.follow();
-                    tracing::info!("following session revocations ({REVOKED_CHANNEL})");
+            Ok(Ok(Some(n))) if n.channel() == probe_channel => {
+                // Only the probe in flight (there is one at a time) renews the lease.
+                if let Some(sent) = in_flight.take() {
+                    if !following {
+                        following = true;
+                        cache.follow();
+                        tracing::info!("following session revocations ({REVOKED_CHANNEL})");
+                    }
+                    cache.renew_lease(sent + LEASE);
+                    next_probe = sent + PROBE_EVERY;
                 }
             }
+            Ok(Ok(Some(_))) => {}
             Ok(Ok(None)) => break "the connection closed".to_owned(),
             Ok(Err(e)) => break e.to_string(),
-            Err(_quiet) if probe_out => {
-                break format!("its probe did not come back within {QUIET:?}")
+            Err(_deadline) if in_flight.is_some() => {
+                break format!("its probe did not come back within {PROBE_GIVE_UP:?}")
             }
-            Err(_quiet) => {
+            Err(_deadline) => {
+                let sent = Instant::now();
                 if let Err(e) = probe(listener, probe_channel).await {
                     break e;
                 }
-                probe_out = true;
+                in_flight = Some(sent);
             }
         }
     };
     (following, why)
 }
 
-/// Notifies `channel` through the listener's own connection, within [`QUIET`].
+/// Notifies `channel` through the listener's own connection, within [`PROBE_GIVE_UP`].
 async fn probe(listener: &mut PgListener, channel: &str) -> Result<(), String> {
     let notify = sqlx::query("SELECT pg_notify($1, '')")
         .bind(channel)
         .execute(&mut *listener);
-    match tokio::time::timeout(QUIET, notify).await {
+    match tokio::time::timeout(PROBE_GIVE_UP, notify).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(format!("its probe failed: {e}")),
-        Err(_) => Err(format!("its probe got no answer within {QUIET:?}")),
+        Err(_) => Err(format!("its probe got no answer within {PROBE_GIVE_UP:?}")),
     }
 }
 

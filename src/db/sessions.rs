@@ -59,6 +59,11 @@ struct Entries {
     deaf: bool,
     /// When expired entries were last dropped.
     swept_at: Option<Instant>,
+    /// Serves only while a lease runs ([`SessionCache::renew_lease`]): a cache that follows
+    /// another process's revocations.
+    leased: bool,
+    /// Until when the revocations heard are known to be current.
+    trusted_until: Option<Instant>,
 }
 
 /// How long a revocation is remembered against reads of its session that started before it:
@@ -78,18 +83,23 @@ struct CachedSession {
 pub struct Ticket(u64);
 
 impl SessionCache {
-    /// A cache that serves nothing until [`SessionCache::follow`] says revocations are heard.
+    /// A cache that serves nothing until [`SessionCache::follow`] says revocations are heard,
+    /// and then only while [`SessionCache::renew_lease`] says they are current.
     pub fn unfollowed() -> Self {
         let cache = Self::default();
-        cache.lock().deaf = true;
+        let mut entries = cache.lock();
+        entries.deaf = true;
+        entries.leased = true;
+        drop(entries);
         cache
     }
 
-    /// Revocations elsewhere are heard from now on: the cache may serve again (what it held, and
-    /// reads that started before, are forgotten).
+    /// Revocations elsewhere are heard from now on: the cache may serve again, under a lease
+    /// (what it held, and reads that started before, are forgotten).
     pub fn follow(&self) {
         let mut entries = self.lock();
         entries.deaf = false;
+        entries.trusted_until = None;
         entries.clear();
         drop(entries);
         self.forget_lists();
@@ -99,9 +109,19 @@ impl SessionCache {
     pub fn unfollow(&self) {
         let mut entries = self.lock();
         entries.deaf = true;
+        entries.trusted_until = None;
         entries.clear();
         drop(entries);
         self.forget_lists();
+    }
+
+    /// Every revocation committed until a moment was heard: a leased cache may serve until
+    /// `until` (the listener's probe, sent at that moment, came back; see `db::postgres`).
+    pub fn renew_lease(&self, until: Instant) {
+        let mut entries = self.lock();
+        if !entries.deaf {
+            entries.trusted_until = Some(entries.trusted_until.map_or(until, |t| t.max(until)));
+        }
     }
 
     /// Every session was revoked (an operator emptied the table).
@@ -121,7 +141,7 @@ impl SessionCache {
     ) -> Result<Arc<Vec<SessionRow>>, sqlx::Error> {
         let (deaf, ticket) = {
             let entries = self.lock();
-            (entries.deaf, Ticket(entries.revocations))
+            (!entries.serves(Instant::now()), Ticket(entries.revocations))
         };
         if !deaf {
             let lists = self.lists.lock().expect("session list lock");
@@ -236,7 +256,7 @@ impl SessionCache {
     /// The cached profile of a live session, if the cache is fresh.
     pub fn fresh(&self, session_id: &str, profile_id: i64) -> Option<Arc<Profile>> {
         let entries = self.lock();
-        if entries.deaf {
+        if !entries.serves(Instant::now()) {
             return None;
         }
         let entry = entries.by_session.get(session_id)?;
@@ -275,6 +295,12 @@ impl SessionCache {
 }
 
 impl Entries {
+    /// Whether the cache may serve at `now`: it hears revocations, and (when leased) knows
+    /// them to be current.
+    fn serves(&self, now: Instant) -> bool {
+        !self.deaf && (!self.leased || self.trusted_until.is_some_and(|until| now < until))
+    }
+
     /// Drops expired entries and old revocations, at most every [`SWEEP_EVERY`].
     fn sweep(&mut self, now: Instant) {
         if self
@@ -424,11 +450,34 @@ mod tests {
     }
 
     #[test]
+    fn a_following_cache_serves_only_while_its_lease_runs() {
+        let cache = SessionCache::unfollowed();
+        cache.follow();
+        cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_none(), "no lease yet");
+        cache.renew_lease(Instant::now() + Duration::from_secs(60));
+        assert!(cache.fresh("s1", 1).is_some(), "under a lease");
+        let lapsed = SessionCache::unfollowed();
+        lapsed.follow();
+        lapsed.renew_lease(Instant::now());
+        lapsed.store(lapsed.ticket(), "s1", profile(1), in_an_hour());
+        assert!(lapsed.fresh("s1", 1).is_none(), "the lease ran out");
+        cache.unfollow();
+        cache.renew_lease(Instant::now() + Duration::from_secs(60));
+        cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
+        assert!(
+            cache.fresh("s1", 1).is_none(),
+            "a deaf cache takes no lease"
+        );
+    }
+
+    #[test]
     fn a_cache_that_cannot_hear_revocations_serves_nothing() {
         let cache = SessionCache::unfollowed();
         cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
         assert!(cache.fresh("s1", 1).is_none(), "stored while deaf");
         cache.follow();
+        cache.renew_lease(Instant::now() + Duration::from_secs(60));
         cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
         assert!(cache.fresh("s1", 1).is_some(), "stored while following");
         cache.unfollow();
@@ -442,9 +491,12 @@ mod tests {
         let ticket = cache.ticket();
         // ...the listener reconnects...
         cache.follow();
+        cache.renew_lease(Instant::now() + Duration::from_secs(60));
         // ...and the read's result must not be trusted.
         cache.store(ticket, "s1", profile(1), in_an_hour());
         assert!(cache.fresh("s1", 1).is_none());
+        cache.store(cache.ticket(), "s1", profile(1), in_an_hour());
+        assert!(cache.fresh("s1", 1).is_some(), "a read after it is");
     }
 
     #[test]

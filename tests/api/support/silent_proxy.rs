@@ -3,6 +3,7 @@
 //! an idle connection without a word. Other connections (the request pool's), and listeners
 //! that connect later, keep working.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,10 @@ pub struct SilentProxy {
 struct Connection {
     /// The client sent `LISTEN` (sqlx's PgListener sends `LISTEN "channel"`).
     listens: AtomicBool,
+    /// The probe channel it listens on: one per instance (`user_sessions_probe_` and 16 hex).
+    probe_channel: Mutex<Option<String>>,
+    /// Either side hung up.
+    closed: AtomicBool,
     /// The server sent it one of its listener's probes back (a notification on a
     /// `user_sessions_probe_` channel): the app follows revocations on it.
     probed: AtomicBool,
@@ -64,24 +69,32 @@ impl SilentProxy {
         url.to_string()
     }
 
-    /// How many connections, so far, listen and had a probe come back.
-    pub fn probed_listeners(&self) -> usize {
+    /// The probe channels (one per instance) of the open, unsilenced connections that listen
+    /// and had a probe come back: the instances that follow revocations through this relay now.
+    pub fn following(&self) -> BTreeSet<String> {
         let connections = self.connections.lock().unwrap();
         connections
             .iter()
-            .filter(|c| c.probed.load(Ordering::SeqCst))
-            .count()
+            .filter(|c| {
+                c.probed.load(Ordering::SeqCst)
+                    && !c.closed.load(Ordering::SeqCst)
+                    && !c.silent.load(Ordering::SeqCst)
+            })
+            .filter_map(|c| c.probe_channel.lock().unwrap().clone())
+            .collect()
     }
 
-    /// The connections that listen now pass nothing more, either way; how many.
-    pub fn silence_listeners(&self) -> usize {
+    /// The open connections that listen now pass nothing more, either way; their probe channels.
+    pub fn silence_listeners(&self) -> BTreeSet<String> {
         let connections = self.connections.lock().unwrap();
-        let listening = connections
+        connections
             .iter()
-            .filter(|c| c.listens.load(Ordering::SeqCst));
-        listening
-            .map(|c| c.silent.store(true, Ordering::SeqCst))
-            .count()
+            .filter(|c| c.listens.load(Ordering::SeqCst) && !c.closed.load(Ordering::SeqCst))
+            .filter_map(|c| {
+                c.silent.store(true, Ordering::SeqCst);
+                c.probe_channel.lock().unwrap().clone()
+            })
+            .collect()
     }
 }
 
@@ -107,7 +120,10 @@ async fn pump(
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                connection.closed.store(true, Ordering::SeqCst);
+                return;
+            }
             Ok(n) => n,
         };
         if connection.silent.load(Ordering::SeqCst) {
@@ -117,15 +133,23 @@ async fn pump(
         let seen = |needle: &[u8]| buf[..n].windows(needle.len()).any(|w| w == needle);
         if from_client && seen(b"LISTEN \"") {
             connection.listens.store(true, Ordering::SeqCst);
+            let text = String::from_utf8_lossy(&buf[..n]);
+            if let Some(at) = text.find(PROBE_PREFIX) {
+                let channel: String = text[at..].chars().take(PROBE_PREFIX.len() + 16).collect();
+                *connection.probe_channel.lock().unwrap() = Some(channel);
+            }
         }
         if !from_client
             && connection.listens.load(Ordering::SeqCst)
-            && seen(b"user_sessions_probe_")
+            && seen(PROBE_PREFIX.as_bytes())
         {
             connection.probed.store(true, Ordering::SeqCst);
         }
         if to.write_all(&buf[..n]).await.is_err() {
+            connection.closed.store(true, Ordering::SeqCst);
             return;
         }
     }
 }
+
+const PROBE_PREFIX: &str = "user_sessions_probe_";
