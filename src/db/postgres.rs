@@ -24,12 +24,12 @@ const REVOKED_CHANNEL: &str = "user_sessions_revoked";
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
 /// How often the listener probes its connection: it notifies a channel of its own, through that
 /// connection, and hears the notification back after every revocation committed before it.
-const PROBE_EVERY: Duration = Duration::from_millis(250);
+const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// How long after a probe was sent the cache may serve, once the probe came back: a revocation
 /// committed after that probe is heard by the next one, or the cache stops serving. The bound
 /// on how stale a cached session can be, whatever the path does (drops, delays, or a task that
 /// stalls).
-const LEASE: Duration = Duration::from_millis(900);
+const LEASE: Duration = Duration::from_millis(700);
 /// A probe not back within this means the connection is lost: a new one listens. (A late probe
 /// only lets the lease run out first.)
 const PROBE_GIVE_UP: Duration = Duration::from_secs(3);
@@ -114,12 +114,12 @@ async fn follow(
     cache: &SessionCache,
 ) -> (bool, String) {
     let mut following = false;
-    // When the probe in flight was sent, and when the next one is due.
-    let mut in_flight: Option<Instant> = None;
+    // When the probe in flight was sent and what it says, and when the next one is due.
+    let mut in_flight: Option<(Instant, String)> = None;
     let mut next_probe = Instant::now();
     let why = loop {
-        let deadline = match in_flight {
-            Some(sent) => sent + PROBE_GIVE_UP,
+        let deadline = match &in_flight {
+            Some((sent, _)) => *sent + PROBE_GIVE_UP,
             None => next_probe,
         };
         match tokio::time::timeout_at(deadline.into(), listener.try_recv()).await {
@@ -131,8 +131,12 @@ async fn follow(
                 }
             }
             Ok(Ok(Some(n))) if n.channel() == probe_channel => {
-                // Only the probe in flight (there is one at a time) renews the lease.
-                if let Some(sent) = in_flight.take() {
+                // Only the probe in flight renews the lease: not one an earlier connection of
+                // this process sent, which may commit late, after this one listens.
+                let ours = in_flight
+                    .as_ref()
+                    .is_some_and(|(_, said)| said == n.payload());
+                if let Some((sent, _)) = in_flight.take().filter(|_| ours) {
                     if !following {
                         following = true;
                         cache.follow();
@@ -150,20 +154,23 @@ async fn follow(
             }
             Err(_deadline) => {
                 let sent = Instant::now();
-                if let Err(e) = probe(listener, probe_channel).await {
+                let says = format!("{:016x}", rand::random::<u64>());
+                if let Err(e) = probe(listener, probe_channel, &says).await {
                     break e;
                 }
-                in_flight = Some(sent);
+                in_flight = Some((sent, says));
             }
         }
     };
     (following, why)
 }
 
-/// Notifies `channel` through the listener's own connection, within [`PROBE_GIVE_UP`].
-async fn probe(listener: &mut PgListener, channel: &str) -> Result<(), String> {
-    let notify = sqlx::query("SELECT pg_notify($1, '')")
+/// Notifies `channel` with `says` through the listener's own connection, within
+/// [`PROBE_GIVE_UP`].
+async fn probe(listener: &mut PgListener, channel: &str, says: &str) -> Result<(), String> {
+    let notify = sqlx::query("SELECT pg_notify($1, $2)")
         .bind(channel)
+        .bind(says)
         .execute(&mut *listener);
     match tokio::time::timeout(PROBE_GIVE_UP, notify).await {
         Ok(Ok(_)) => Ok(()),

@@ -33,7 +33,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 ///
 /// A cache that follows another process's revocations (Postgres) may serve only while it hears
 /// them: [`SessionCache::unfollow`] when the listener loses the server, [`SessionCache::follow`]
-/// once it listens again. Both forget everything, and reads that started before.
+/// once it listens again (both forget everything, and reads that started before), and then only
+/// under a lease the listener renews ([`SessionCache::renew_lease`]).
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<Entries>,

@@ -91,6 +91,37 @@ async fn a_logout_on_one_instance_makes_the_cookie_anonymous_on_the_others_withi
     }
 }
 
+/// The cache's lease is renewed: a following instance answers a logged-in page from its cache.
+/// (A session row deleted with the revocation trigger off makes no notification: the instance
+/// serves the session until its cache entry expires, which only a serving cache can.)
+#[actix_web::test]
+async fn a_following_instance_serves_a_cached_session_without_asking_the_database() {
+    crate::engine!();
+    let (apps, _tenant) = instances(1, &[]).await;
+    let app = &apps[0];
+    app.login_as("ada@example.com").await;
+    let start = Instant::now();
+    loop {
+        assert_eq!(app.get("/profile").await.status(), StatusCode::OK);
+        app.execute("ALTER TABLE user_sessions DISABLE TRIGGER USER")
+            .await;
+        app.execute("DELETE FROM user_sessions").await;
+        let served = app.get("/profile").await.status();
+        if served == StatusCode::OK {
+            break;
+        }
+        // The instance was not following yet (it follows once its first probe is back):
+        // log in again and retry.
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never served: {served}"
+        );
+        app.execute("ALTER TABLE user_sessions ENABLE TRIGGER USER")
+            .await;
+        app.login_as("ada@example.com").await;
+    }
+}
+
 /// A NAT or firewall that drops the listener's idle connection without a word leaves it waiting
 /// for notifications that never come: the instance's cache must stop serving (its probes do not
 /// come back, so its lease runs out), or a logout elsewhere goes unseen for the cache's TTL.
