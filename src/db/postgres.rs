@@ -136,7 +136,7 @@ async fn follow(
                 let ours = in_flight
                     .as_ref()
                     .is_some_and(|(_, said)| said == n.payload());
-                if let Some((sent, _)) = in_flight.take().filter(|_| ours) {
+                if let Some((sent, _)) = in_flight.take_if(|_| ours) {
                     if !following {
                         following = true;
                         cache.follow();
