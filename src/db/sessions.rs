@@ -140,11 +140,11 @@ impl SessionCache {
         db: &Database,
         profile_id: i64,
     ) -> Result<Arc<Vec<SessionRow>>, sqlx::Error> {
-        let (deaf, ticket) = {
+        let (serves, ticket) = {
             let entries = self.lock();
-            (!entries.serves(Instant::now()), Ticket(entries.revocations))
+            (entries.serves(Instant::now()), Ticket(entries.revocations))
         };
-        if !deaf {
+        if serves {
             let lists = self.lists.lock().expect("session list lock");
             if let Some((fetched, list)) = lists.get(&profile_id) {
                 if fetched.elapsed() < SESSION_CACHE_TTL {
@@ -237,14 +237,13 @@ impl SessionCache {
         if revoked_since {
             return;
         }
-        let map = &mut entries.by_session;
-        if map.len() >= SESSION_CACHE_MAX {
-            map.retain(|_, e| now.saturating_duration_since(e.fetched) < SESSION_CACHE_TTL);
-            if map.len() >= SESSION_CACHE_MAX {
-                map.clear();
+        if entries.by_session.len() >= SESSION_CACHE_MAX {
+            entries.drop_expired(now);
+            if entries.by_session.len() >= SESSION_CACHE_MAX {
+                entries.by_session.clear();
             }
         }
-        map.insert(
+        entries.by_session.insert(
             session_id.to_owned(),
             CachedSession {
                 profile,
@@ -278,7 +277,7 @@ impl SessionCache {
         entries.revocations += 1;
         let count = entries.revocations;
         if entries.revoked.len() >= SESSION_CACHE_MAX {
-            entries.drop_revocations(|at| now.saturating_duration_since(at) < REVOKED_MEMORY);
+            entries.drop_expired(now);
             if entries.revoked.len() >= SESSION_CACHE_MAX {
                 // A burst of logouts: forget them all (reads under way are not cached).
                 entries.drop_revocations(|_| false);
@@ -311,6 +310,12 @@ impl Entries {
             return;
         }
         self.swept_at = Some(now);
+        self.drop_expired(now);
+    }
+
+    /// Drops the sessions past [`SESSION_CACHE_TTL`] and the revocations past
+    /// [`REVOKED_MEMORY`] at `now`.
+    fn drop_expired(&mut self, now: Instant) {
         self.by_session
             .retain(|_, e| now.saturating_duration_since(e.fetched) < SESSION_CACHE_TTL);
         self.drop_revocations(|at| now.saturating_duration_since(at) < REVOKED_MEMORY);

@@ -135,14 +135,7 @@ async fn a_logout_reaches_an_instance_whose_listener_connection_went_silent_with
     let proxy = SilentProxy::start(&database).await;
     let (apps, _tenant) = instances(2, &[("DATABASE_URL", &proxy.url_for(&database))]).await;
     // Each instance follows once its first probe came back.
-    let start = Instant::now();
-    while proxy.following().len() < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "both instances follow"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for("both instances follow", || proxy.following().len() >= 2).await;
     let (browser, cookie) = logged_in_everywhere(&apps).await;
     // Every instance has just cached the session; now their listeners hear nothing more, while
     // their requests still reach the database.
@@ -156,9 +149,14 @@ async fn a_logout_reaches_an_instance_whose_listener_connection_went_silent_with
     let took = took.expect("the session ends");
     assert!(took < REVOCATION_REACHES_EVERY_INSTANCE, "{took:?}");
     // Both listen again, on new connections, and hear their probes.
+    wait_for("listening again", || proxy.following() == silenced).await;
+}
+
+/// Polls until `done`; fails the test with `what` after 10 s.
+async fn wait_for(what: &str, done: impl Fn() -> bool) {
     let start = Instant::now();
-    while proxy.following() != silenced {
-        assert!(start.elapsed() < Duration::from_secs(10), "listening again");
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(10), "{what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
