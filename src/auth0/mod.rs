@@ -88,15 +88,14 @@ pub mod redirect;
 mod revoked;
 pub mod secret;
 mod session;
+pub mod session_cookie;
 pub mod settings;
 pub mod tokens;
 mod transaction;
 pub mod urls;
 mod user;
 
-use actix_session::storage::CookieSessionStore;
-use actix_session::SessionMiddleware;
-use actix_web::cookie::{Key, SameSite};
+use actix_web::cookie::Key;
 use actix_web::web;
 
 pub use access_token::{AccessToken, MAX_CONCURRENT_REFRESHES, REFRESH_MARGIN_SECS};
@@ -269,17 +268,11 @@ impl Auth0 {
     /// logins), HttpOnly, SameSite=Lax (the callback is a top-level cross-site GET), and over
     /// https Secure with the `__Host-` prefix (`Path=/`, no `Domain`).
     /// The session key also seals the tokens kept server-side (under a key HKDF derives from it).
-    pub fn session_middleware(&self, key: Key) -> SessionMiddleware<CookieSessionStore> {
+    pub fn session_middleware(&self, key: Key) -> session_cookie::SessionCookie {
         self.sealer
             .get_or_init(|| tokens::Sealer::new(key.master()));
-        SessionMiddleware::builder(CookieSessionStore::default(), key)
-            .cookie_name(self.session_cookie_name().to_owned())
-            .cookie_path("/".to_owned())
-            .cookie_domain(None)
-            .cookie_secure(self.settings().is_https())
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .build()
+        let https = self.settings().is_https();
+        session_cookie::SessionCookie::new(key, self.session_cookie_name(), https)
     }
 }
 
