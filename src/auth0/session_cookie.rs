@@ -19,16 +19,18 @@
 //! middleware does it to itself), so `Session::status` reads `Changed` in handlers; whether to
 //! write the cookie is decided by comparing the session with what the cookie held.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 
 use actix_session::{SessionExt, SessionStatus};
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::HttpResponse;
 use serde_json::value::RawValue;
 
 /// The most a cookie's name and value may take: browsers keep at least this much of one cookie
@@ -57,19 +59,27 @@ impl SessionCookie {
 type Held = Vec<(String, Box<RawValue>)>;
 
 impl CookieConfig {
-    /// The session cookie's value as the request sent it (the first of that name), if any.
+    /// The session cookie's value as the request sent it (the first of that name), if any. Read
+    /// as bytes: a byte outside ASCII in another cookie (a sibling domain's, say) must not hide
+    /// this one, as `HeaderValue::to_str` would.
     fn sent<'r>(&self, req: &'r ServiceRequest) -> Option<Cookie<'r>> {
         let headers = req.headers().get_all(COOKIE);
-        let pairs = headers
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(|h| h.split(';'));
+        let pairs = headers.flat_map(|h| h.as_bytes().split(|b| *b == b';'));
         pairs
+            .map(<[u8]>::trim_ascii)
             .filter(|pair| {
-                let pair = pair.trim_start();
-                pair.strip_prefix(self.name)
-                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+                pair.strip_prefix(self.name.as_bytes())
+                    .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"="))
             })
-            .find_map(|pair| Cookie::parse_encoded(pair.trim()).ok())
+            .find_map(|pair| {
+                let pair = std::str::from_utf8(pair).ok()?;
+                // Decoding scans the value byte by byte: only an older cookie needs it.
+                if pair.contains('%') {
+                    Cookie::parse_encoded(pair).ok()
+                } else {
+                    Cookie::parse(pair).ok()
+                }
+            })
             .filter(|cookie| cookie.name() == self.name)
     }
 
@@ -121,7 +131,11 @@ impl CookieConfig {
 /// actix-session's object of JSON strings.
 fn parse(text: &str) -> Option<Held> {
     if text.starts_with('[') {
-        return serde_json::from_str(text).ok();
+        let held: Held = serde_json::from_str(text).ok()?;
+        // Each key once (as this middleware writes it), or [`unchanged`] could be fooled.
+        let repeated =
+            |(i, (key, _)): (usize, &(String, _))| held[..i].iter().any(|(k, _)| k == key);
+        return (!held.iter().enumerate().any(repeated)).then_some(held);
     }
     let old: HashMap<String, String> = serde_json::from_str(text).ok()?;
     old.into_iter()
@@ -145,6 +159,8 @@ enum SealError {
         "the session takes {0} bytes in its cookie; browsers drop a cookie over {MAX_COOKIE_BYTES}"
     )]
     TooLarge(usize),
+    #[error("the sealed cookie is not a header value")]
+    NotAHeader,
 }
 
 impl<S, B> Transform<S, ServiceRequest> for SessionCookie
@@ -152,7 +168,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
     type Transform = SessionCookieService<S>;
     type InitError = ();
@@ -162,14 +178,39 @@ where
         ready(Ok(SessionCookieService {
             service: Rc::new(service),
             config: Rc::clone(&self.0),
+            opened: RefCell::default(),
         }))
     }
 }
 
-/// The service [`SessionCookie`] wraps around the app's.
+/// The service [`SessionCookie`] wraps around the app's (one per worker thread).
 pub struct SessionCookieService<S> {
     service: Rc<S>,
     config: Rc<CookieConfig>,
+    opened: RefCell<HashMap<Box<str>, Rc<Held>>>,
+}
+
+/// How many opened cookies a worker keeps (about 1 kB each); past this it forgets them all.
+pub const OPENED_COOKIES: usize = 256;
+
+impl<S> SessionCookieService<S> {
+    /// What the sent cookie holds. A browser sends the same cookie with every request until the
+    /// app writes a new one, and opening it (base64, AES-GCM, JSON) is most of what reading the
+    /// session costs: the worker keeps what the cookies it opened lately hold, by their exact
+    /// sealed value. Only cookies that opened are kept (a value that did not is opened again).
+    fn held(&self, sent: Cookie<'_>) -> Option<Rc<Held>> {
+        if let Some(held) = self.opened.borrow().get(sent.value()) {
+            return Some(Rc::clone(held));
+        }
+        let sealed: Box<str> = sent.value().into();
+        let held = Rc::new(self.config.open(sent)?);
+        let mut opened = self.opened.borrow_mut();
+        if opened.len() >= OPENED_COOKIES {
+            opened.clear();
+        }
+        opened.insert(sealed, Rc::clone(&held));
+        Some(held)
+    }
 }
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -179,7 +220,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
     type Future = LocalFuture<Result<Self::Response, Self::Error>>;
 
@@ -189,9 +230,9 @@ where
         let config = Rc::clone(&self.config);
         let sent = config.sent(&req);
         let had_cookie = sent.is_some();
-        let held = sent.and_then(|sent| config.open(sent)).unwrap_or_default();
+        let held = sent.and_then(|sent| self.held(sent)).unwrap_or_default();
         let session = req.get_session();
-        for (key, value) in &held {
+        for (key, value) in held.iter() {
             // A `&RawValue` serialises as itself: the session holds the JSON the cookie held.
             let _ = session.insert(key.as_str(), &**value);
         }
@@ -211,22 +252,48 @@ where
                 }
                 .transpose()
             };
-            let cookie = cookie.map_err(|e| {
-                tracing::error!(error = %e, "session cookie not written");
-                actix_web::error::ErrorInternalServerError("session cookie not written")
-            })?;
-            if let Some(cookie) = cookie {
-                let value = HeaderValue::from_str(&cookie.to_string())
-                    .map_err(actix_web::error::ErrorInternalServerError)?;
-                res.response_mut().headers_mut().append(SET_COOKIE, value);
+            let header = cookie.and_then(|cookie| {
+                let Some(cookie) = cookie else {
+                    return Ok(None);
+                };
+                HeaderValue::from_str(&cookie.to_string())
+                    .map(Some)
+                    .map_err(|_| SealError::NotAHeader)
+            });
+            match header {
+                Ok(header) => {
+                    if let Some(header) = header {
+                        res.response_mut().headers_mut().append(SET_COOKIE, header);
+                    }
+                    Ok(res.map_into_left_body())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "session cookie not written");
+                    // A response, not an error: it still gets the security headers outside.
+                    let failed = HttpResponse::InternalServerError().finish();
+                    Ok(res.into_response(failed).map_into_right_body())
+                }
             }
-            Ok(res)
         })
     }
 }
 
+/// How many bytes (name and value) the cookie for `entries` takes, sealed under a test key.
+#[cfg(test)]
+pub(crate) fn sealed_len(name: &'static str, entries: &HashMap<String, String>) -> usize {
+    let config = CookieConfig {
+        key: Key::generate(),
+        name,
+        secure: true,
+    };
+    let sealed = config.seal(entries).expect("fits a cookie");
+    sealed.name().len() + 1 + sealed.value().len()
+}
+
 #[cfg(test)]
 mod tests {
+    use actix_session::Session;
+
     use super::*;
 
     fn config() -> CookieConfig {
@@ -325,6 +392,155 @@ mod tests {
             .insert_header((COOKIE, format!("auth0_session2={}", sealed.value())))
             .to_srv_request();
         assert!(config.sent(&req).is_none());
+    }
+
+    #[test]
+    fn a_byte_outside_ascii_in_another_cookie_does_not_hide_the_session() {
+        let config = config();
+        let sealed = config.seal(&entries(&[("k", "1")])).unwrap();
+        let header = format!("a=1; {}; pref=caf\u{e9}", sealed.stripped());
+        let header = HeaderValue::from_bytes(header.as_bytes()).unwrap();
+        assert!(header.to_str().is_err());
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((COOKIE, header))
+            .to_srv_request();
+        let held = config.open(config.sent(&req).unwrap()).unwrap();
+        assert_eq!(as_map(held), entries(&[("k", "1")]));
+    }
+
+    #[test]
+    fn a_worker_opens_a_cookie_once_and_keeps_a_bounded_number() {
+        let service = SessionCookieService {
+            service: Rc::new(()),
+            config: Rc::new(config()),
+            opened: RefCell::default(),
+        };
+        let sealed = service.config.seal(&entries(&[("k", "1")])).unwrap();
+        let first = service.held(sealed.clone()).unwrap();
+        assert!(Rc::ptr_eq(&first, &service.held(sealed.clone()).unwrap()));
+        // Only the exact value: a tampered copy of a kept cookie still does not open.
+        let mut value = sealed.value().to_owned();
+        value.replace_range(
+            ..4,
+            if value.starts_with("AAAA") {
+                "BBBB"
+            } else {
+                "AAAA"
+            },
+        );
+        assert!(service.held(Cookie::new("auth0_session", value)).is_none());
+        for i in 0..=OPENED_COOKIES {
+            let other = service
+                .config
+                .seal(&entries(&[("k", &i.to_string())]))
+                .unwrap();
+            service.held(other).unwrap();
+            assert!(service.opened.borrow().len() <= OPENED_COOKIES);
+        }
+        assert_eq!(
+            as_map((*service.held(sealed).unwrap()).clone()),
+            entries(&[("k", "1")])
+        );
+    }
+
+    #[test]
+    fn a_plaintext_naming_a_key_twice_is_not_a_session() {
+        assert!(parse(r#"[["a",1],["b",2]]"#).is_some());
+        assert!(parse(r#"[["a",1],["a",1]]"#).is_none());
+    }
+
+    /// What an app with the session middleware answers when `handler` runs, sent `cookie`.
+    async fn after(
+        handler: fn(Session) -> HttpResponse,
+        cookie: Option<&str>,
+    ) -> ServiceResponse<EitherBody<actix_web::body::BoxBody>> {
+        use actix_web::{test, web, App};
+        let app = test::init_service(
+            App::new()
+                // As the app does: the security headers outside the session.
+                .wrap(SessionCookie::new(config().key, "auth0_session", false))
+                .wrap(actix_web::middleware::DefaultHeaders::new().add(("x-frame-options", "DENY")))
+                .route(
+                    "/",
+                    web::get().to(move |s: Session| async move { handler(s) }),
+                ),
+        )
+        .await;
+        let mut req = test::TestRequest::get().uri("/");
+        if let Some(cookie) = cookie {
+            req = req.insert_header((COOKIE, cookie.to_owned()));
+        }
+        test::call_service(&app, req.to_request()).await
+    }
+
+    fn set_cookie<B>(res: &ServiceResponse<B>) -> Option<Cookie<'static>> {
+        let header = res.headers().get(SET_COOKIE)?.to_str().unwrap();
+        Some(Cookie::parse(header.to_owned()).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn the_cookie_is_written_when_the_session_changes_and_only_then() {
+        fn ok() -> HttpResponse {
+            HttpResponse::Ok().finish()
+        }
+        let config = config();
+        let sealed = config.seal(&entries(&[("k", "1")])).unwrap();
+        let sent = sealed.stripped().to_string();
+        // Anonymous and untouched, or read and left as it was: no cookie.
+        assert!(set_cookie(&after(|_| ok(), None).await).is_none());
+        assert!(set_cookie(&after(|_| ok(), Some(&sent)).await).is_none());
+        let same = |s: Session| {
+            s.insert("k", 1).unwrap();
+            ok()
+        };
+        assert!(set_cookie(&after(same, Some(&sent)).await).is_none());
+        // Changed, renewed (a login), purged (a logout): written.
+        let changed = |s: Session| {
+            s.insert("k", 2).unwrap();
+            ok()
+        };
+        let written = set_cookie(&after(changed, Some(&sent)).await).unwrap();
+        assert_eq!(
+            as_map(config.open(written.clone()).unwrap()),
+            entries(&[("k", "2")])
+        );
+        assert_eq!(
+            (written.http_only(), written.same_site(), written.path()),
+            (Some(true), Some(SameSite::Lax), Some("/"))
+        );
+        let renewed = |s: Session| {
+            s.renew();
+            ok()
+        };
+        let written = set_cookie(&after(renewed, Some(&sent)).await).unwrap();
+        assert_eq!(
+            as_map(config.open(written).unwrap()),
+            entries(&[("k", "1")])
+        );
+        let purged = |s: Session| {
+            s.purge();
+            ok()
+        };
+        let removal = set_cookie(&after(purged, Some(&sent)).await).unwrap();
+        assert_eq!(
+            (removal.value(), removal.max_age()),
+            ("", Some(actix_web::cookie::time::Duration::ZERO))
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_session_too_large_for_its_cookie_is_a_500_that_keeps_the_security_headers() {
+        let big = |s: Session| {
+            s.insert("big", "x".repeat(5000)).unwrap();
+            HttpResponse::Ok().body("the page")
+        };
+        let res = after(big, None).await;
+        assert_eq!(
+            res.status(),
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
+        assert!(set_cookie(&res).is_none());
     }
 
     #[test]

@@ -273,9 +273,8 @@ mod tests {
 
     #[test]
     fn the_worst_case_session_fits_a_browser_cookie() {
-        // Everything the module can store at once, at its largest, encrypted as actix-session
-        // does (AES-256-GCM: 12-byte nonce, 16-byte tag), base64: under 4,096 bytes with the
-        // cookie's name, leaving room for the host app's own keys.
+        // Everything the module can store at once, at its largest, sealed as the session cookie
+        // is: under 4,096 bytes with the cookie's name, leaving room for the host app's own keys.
         let long = format!(
             "/{}",
             "n".repeat(crate::auth0::redirect::MAX_NEXT_BYTES - 1)
@@ -314,12 +313,13 @@ mod tests {
             sid: Some("d".repeat(128)),
             auth_time: Some(i64::MAX),
         };
-        let mut state = std::collections::HashMap::new();
-        state.insert("auth0.logins", serde_json::to_string(&pending).unwrap());
-        state.insert("auth0.user", serde_json::to_string(&user).unwrap());
-        state.insert("auth0.csrf", format!("{:?}", "c".repeat(22)));
-        let plain = serde_json::to_string(&state).unwrap().len();
-        let cookie = "__Host-auth0_session=".len() + (plain + 28).div_ceil(3) * 4;
+        let state = [
+            ("auth0.logins", serde_json::to_string(&pending).unwrap()),
+            ("auth0.user", serde_json::to_string(&user).unwrap()),
+            ("auth0.csrf", format!("{:?}", "c".repeat(22))),
+        ];
+        let state = state.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let cookie = crate::auth0::session_cookie::sealed_len("__Host-auth0_session", &state);
         assert!(cookie < 3600, "{cookie} bytes: keep 500 for the host app");
     }
 }
