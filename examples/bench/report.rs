@@ -284,6 +284,22 @@ const FINDINGS: &str = "## What profiling found\n\n\
   up a well-kept crate for code of ours. At 500-590 logins a second the app's peak RSS also went \
   past 30 MB (33.4): the session cache kept each login's profile until 10,000 had piled up. It \
   now drops expired entries every second, and RSS levels off at about 27 MB under logins.\n\
+- Round 8: the module's own session middleware (`auth0::session_cookie`), which keeps \
+  actix-session's `Session` for handlers but not its cookie codec. It finds its cookie without \
+  decoding the others, keeps the session as one JSON array of raw values (no JSON in JSON \
+  strings), writes the private jar's base64 without percent-encoding (`+`, `/` and `=` are \
+  cookie octets), and opens a cookie it has seen lately from a per-worker map of the last 256, by \
+  exact sealed value (a browser resends one cookie until the app rewrites it). On the machine \
+  of this round (a limit of 9 to 16 µs), before: limit 11.5 µs, home 24.0 (2.08x), `/profile` \
+  29.1 (2.52x). With the middleware alone: limit 9.3, home 20.4 (2.19x), `/profile` 24.8 \
+  (2.67x): the limit got cheaper too (actix-session parsed every cookie and built its state \
+  even for a request with none), so the ratios barely moved. `perf` on `/profile` then: finding \
+  the cookie 6.6% of the app's samples (mostly `Cookie::parse_encoded` scanning a value with no \
+  `%`), opening it 10.3% (base64 and AES-GCM 6.8%, the JSON 2.6%), filling the session 2%. With \
+  the scan skipped and opened cookies kept: three runs gave home 1.54, 1.93, 1.72x and \
+  `/profile` 1.64, 1.74, 1.63x; the full run that wrote this file 1.94x and 1.89x. A worker \
+  serving more than 256 active sessions between two requests of one of them opens every cookie \
+  again: `/profile` then costs about what the middleware alone gave.\n\
 - The limit itself varies between runs (19 to 34 µs on the machine of rounds 1 to 6), and the \
   pages with it, \
   sometimes within a minute: the same build gave `/profile` 2.1x and 2.8x the limit, and logins \

@@ -1,19 +1,20 @@
 //! The session middleware [`Auth0::session_middleware`](super::Auth0::session_middleware)
-//! returns: actix-session's [`Session`](actix_session::Session), kept in one encrypted cookie. Handlers, the module's and
-//! the host app's, use `Session` as under actix-session's own `SessionMiddleware`; the module
-//! works under either (so a host app may keep its own actix-session store instead).
+//! returns: actix-session's [`Session`](actix_session::Session), kept in one encrypted cookie.
+//! Handlers, the module's and the host app's, use `Session` as under actix-session's own
+//! `SessionMiddleware`; a host app that used that middleware keeps its handlers as they are.
 //!
-//! It does what `SessionMiddleware<CookieSessionStore>` did, in about half the CPU a page (see
-//! BENCHMARKS.md). That middleware percent-decodes every cookie of the request, keeps each value
-//! as JSON inside a JSON string, and percent-encodes the base64 it writes. Here:
+//! It does what `SessionMiddleware<CookieSessionStore>` did, for less CPU a page (BENCHMARKS.md,
+//! round 8). That middleware percent-decodes every cookie of the request, keeps each value as
+//! JSON inside a JSON string, and percent-encodes the base64 it writes. Here:
 //! - the cookie is found by name without decoding the others, and percent-decoded only if it
 //!   carries a `%` (a cookie actix-session wrote before an upgrade);
 //! - the cookie crate's private jar seals and opens it, as before: AES-256-GCM under the same key,
 //!   the cookie's name bound as associated data. The base64 it gives is written as it is: `+`,
 //!   `/` and `=` are all allowed in a cookie value (RFC 6265, section 4.1.1);
 //! - inside, the session is one JSON array of `[key, value]` pairs, each value the JSON that
-//!   [`Session::insert`] made, unquoted. actix-session's format (an object of JSON strings) is
-//!   still read, so an upgrade logs nobody out.
+//!   `Session::insert` made, unquoted. actix-session's format (an object of JSON strings) is
+//!   still read, so an upgrade logs nobody out;
+//! - a worker keeps what the cookies it opened lately hold (see `SessionCookieService::held`).
 //!
 //! The session is filled through `Session::insert` (actix-session keeps the way its own
 //! middleware does it to itself), so `Session::status` reads `Changed` in handlers; whether to
