@@ -30,7 +30,7 @@ use actix_session::{SessionExt, SessionStatus};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE};
 use actix_web::HttpResponse;
 use serde_json::value::RawValue;
 
@@ -81,7 +81,6 @@ impl CookieConfig {
                     Cookie::parse(pair).ok()
                 }
             })
-            .filter(|cookie| cookie.name() == self.name)
     }
 
     /// The session the cookie holds; `None` if it does not open (another key, another cookie's
@@ -191,7 +190,8 @@ pub struct SessionCookieService<S> {
     opened: RefCell<HashMap<Box<str>, Rc<Held>>>,
 }
 
-/// How many opened cookies a worker keeps (about 1 kB each); past this it forgets them all.
+/// How many opened cookies a worker keeps (each at most a cookie's 4 kB, sealed and open, and
+/// its pairs); past this it forgets them all.
 pub const OPENED_COOKIES: usize = 256;
 
 impl<S> SessionCookieService<S> {
@@ -264,7 +264,10 @@ where
             match header {
                 Ok(header) => {
                     if let Some(header) = header {
-                        res.response_mut().headers_mut().append(SET_COOKIE, header);
+                        let headers = res.response_mut().headers_mut();
+                        headers.append(SET_COOKIE, header);
+                        // A shared cache must not hand this browser's session to another.
+                        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
                     }
                     Ok(res.map_into_left_body())
                 }
@@ -500,7 +503,10 @@ mod tests {
             s.insert("k", 2).unwrap();
             ok()
         };
-        let written = set_cookie(&after(changed, Some(&sent)).await).unwrap();
+        let res = after(changed, Some(&sent)).await;
+        // Never stored by a shared cache: it carries this browser's session.
+        assert_eq!(res.headers().get(CACHE_CONTROL).unwrap(), "no-store");
+        let written = set_cookie(&res).unwrap();
         assert_eq!(
             as_map(config.open(written.clone()).unwrap()),
             entries(&[("k", "2")])
@@ -522,7 +528,9 @@ mod tests {
             s.purge();
             ok()
         };
-        let removal = set_cookie(&after(purged, Some(&sent)).await).unwrap();
+        let res = after(purged, Some(&sent)).await;
+        assert_eq!(res.headers().get(CACHE_CONTROL).unwrap(), "no-store");
+        let removal = set_cookie(&res).unwrap();
         assert_eq!(
             (removal.value(), removal.max_age()),
             ("", Some(actix_web::cookie::time::Duration::ZERO))
