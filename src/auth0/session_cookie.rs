@@ -104,7 +104,10 @@ impl CookieConfig {
         let mut jar = CookieJar::new();
         jar.private_mut(&self.key)
             .add(self.attributes(Cookie::new(self.name, text)));
-        let sealed = jar.get(self.name).cloned().ok_or(SealError::NotJson)?;
+        let sealed = jar
+            .get(self.name)
+            .expect("the jar holds what was just added");
+        let sealed = sealed.clone();
         let size = sealed.name().len() + 1 + sealed.value().len();
         if size > MAX_COOKIE_BYTES {
             return Err(SealError::TooLarge(size));
