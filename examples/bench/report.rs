@@ -296,8 +296,10 @@ const FINDINGS: &str = "## What profiling found\n\n\
   even for a request with none), so the ratios barely moved. `perf` on `/profile` then: finding \
   the cookie 6.6% of the app's samples (mostly `Cookie::parse_encoded` scanning a value with no \
   `%`), opening it 10.3% (base64 and AES-GCM 6.8%, the JSON 2.6%), filling the session 2%. With \
-  the scan skipped and opened cookies kept: three runs gave home 1.54, 1.93, 1.72x and \
-  `/profile` 1.64, 1.74, 1.63x; the full run that wrote this file 1.94x and 1.89x. A worker \
+  the scan skipped and opened cookies kept, nine runs (five of them full) gave home 1.54 to \
+  2.07x and `/profile` 1.63 to 1.97x. This VM's speed swung by 1.7x within the hour (the \
+  limit 9.3 to 16.2 µs a request): home missed 2x twice (2.05x, 2.07x), both in the slowest phase, and logins, an \
+  absolute target, took 1.21 to 1.88 ms (met in the faster half). A worker \
   serving more than 256 active sessions between two requests of one of them opens every cookie \
   again: `/profile` then costs about what the middleware alone gave.\n\
 - The limit itself varies between runs (19 to 34 µs on the machine of rounds 1 to 6), and the \
