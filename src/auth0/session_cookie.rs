@@ -108,7 +108,7 @@ impl CookieConfig {
             .get(self.name)
             .expect("the jar holds what was just added");
         let sealed = sealed.clone();
-        let size = sealed.name().len() + 1 + sealed.value().len();
+        let size = cookie_bytes(&sealed);
         if size > MAX_COOKIE_BYTES {
             return Err(SealError::TooLarge(size));
         }
@@ -144,6 +144,11 @@ fn parse(text: &str) -> Option<Held> {
     old.into_iter()
         .map(|(key, value)| Some((key, RawValue::from_string(value).ok()?)))
         .collect()
+}
+
+/// What a cookie takes against a browser's limit: its name, `=` and its value.
+fn cookie_bytes(cookie: &Cookie<'_>) -> usize {
+    cookie.name().len() + 1 + cookie.value().len()
 }
 
 /// Whether the session ends as the cookie held it (then the cookie is not written again).
@@ -293,8 +298,7 @@ pub(crate) fn sealed_len(name: &'static str, entries: &HashMap<String, String>) 
         name,
         secure: true,
     };
-    let sealed = config.seal(entries).expect("fits a cookie");
-    sealed.name().len() + 1 + sealed.value().len()
+    cookie_bytes(&config.seal(entries).expect("fits a cookie"))
 }
 
 #[cfg(test)]
