@@ -119,6 +119,7 @@ pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure,
     Ok(Measure {
         name: "full login (x16)",
         requests_per_sec: latencies.len() as f64 / elapsed,
+        count: latencies.len() as f64,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
@@ -126,6 +127,7 @@ pub async fn logins(mode: &Mode, base: &Url, server_pid: u32) -> Result<Measure,
         cpu_us: cpu.total() * 1e6 / latencies.len().max(1) as f64,
         user_us: cpu.user * 1e6 / latencies.len().max(1) as f64,
         added_work_us: None,
+        rounds: Vec::new(),
     })
 }
 

@@ -1,14 +1,17 @@
 //! The benchmark: pages and logins measured against the server's own limit.
 //!
 //! ```sh
-//! cargo run --release --example bench            # full run (~2 minutes), writes BENCHMARKS.md
+//! cargo run --release --example bench            # full run (~4 minutes), writes BENCHMARKS.md
 //! cargo run --release --example bench -- --quick # under a minute: checks it runs without errors
 //! cargo run --release --example bench -- --only login --seconds 60  # one row, for `perf`
 //! ```
 //!
 //! `--only` runs the SQLite rows named (`limit`, `work`, `home`, `profile`, `login`,
 //! comma-separated; the limit always runs), prints them with the app's PID first
-//! (`perf record -p PID`), and writes nothing.
+//! (`perf record -p PID`), and writes nothing. `--rounds N` runs the SQLite rows N times in
+//! turn (default 6, or 1 with `--quick` or `--only`), each round `--seconds` (default 3) per
+//! row after a warm-up: this VM's speed drifts within seconds, so each row samples the whole
+//! run alike, and each row's figures pool its rounds.
 //!
 //! Built in release by that command, it starts the dev tenant in this process and the app
 //! (configured for that tenant, a fresh SQLite file, `RUST_LOG=warn`) as a process of its own, and
@@ -62,6 +65,8 @@ struct Mode {
     quick: bool,
     /// `--only`: the SQLite rows to run (empty: all of them, and BENCHMARKS.md).
     only: Vec<String>,
+    /// How many times the SQLite rows run, each time after the limit again (`--rounds`).
+    rounds: usize,
     warmup: Duration,
     duration: Duration,
 }
@@ -70,6 +75,8 @@ struct Mode {
 struct Measure {
     name: &'static str,
     requests_per_sec: f64,
+    /// Requests (or logins) measured.
+    count: f64,
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
@@ -81,6 +88,9 @@ struct Measure {
     user_us: f64,
     /// For the work row: the computation each request adds, in µs (as calibrated).
     added_work_us: Option<f64>,
+    /// For a row run in rounds, each round in the order run: the app's CPU (µs) and that over
+    /// the same round's limit's. The row's own figures pool its rounds.
+    rounds: Vec<Round>,
 }
 
 fn main() {
@@ -98,6 +108,10 @@ fn main() {
         s.parse::<u64>()
             .unwrap_or_else(|_| usage(&format!("--seconds takes a number, not {s:?}")))
     });
+    let rounds = value("--rounds").map(|s| match s.parse::<usize>() {
+        Ok(n) if n > 0 => n,
+        _ => usage(&format!("--rounds takes a number above 0, not {s:?}")),
+    });
     let only: Vec<String> = value("--only")
         .map(|only| only.split(',').map(str::to_owned).collect())
         .unwrap_or_default();
@@ -109,9 +123,10 @@ fn main() {
     }
     let mode = Mode {
         quick,
+        rounds: rounds.unwrap_or(if quick || !only.is_empty() { 1 } else { 6 }),
         only,
-        warmup: Duration::from_secs(if quick { 1 } else { 3 }),
-        duration: Duration::from_secs(seconds.unwrap_or(if quick { 3 } else { 10 })),
+        warmup: Duration::from_secs(if quick { 1 } else { 2 }),
+        duration: Duration::from_secs(seconds.unwrap_or(3)),
     };
     let result = actix_web::rt::System::new().block_on(run(&mode));
     if let Err(e) = result {
@@ -303,45 +318,56 @@ async fn measure_all(
         println!("app PID {pid}");
     }
 
-    let limit = wrk::wrk(
-        mode,
-        "in-memory limit",
-        base.join("/bench/limit").unwrap(),
-        None,
-        &[pid],
-    )
-    .await?
-    .into_limit();
-    let limit_cpu_us = limit.cpu_us;
-    let mut measures = vec![limit];
-    if runs("work") {
-        // As much pure computation again as the limit's whole CPU: were the app's costs linear
-        // in its work, this row would be 2.00x the limit's.
-        if !(limit_cpu_us.is_finite() && (0.1..1000.0).contains(&limit_cpu_us)) {
-            return Err(format!(
-                "the limit's CPU per request ({limit_cpu_us} µs) is no base for the work row"
-            ));
+    // The SQLite rows, in short rounds one after the other: this VM's speed drifts within
+    // seconds by more than the targets' margins, so each row samples the whole run alike, and
+    // the report pools each row's rounds.
+    let mut rounds = Vec::new();
+    for round in 1..=mode.rounds {
+        let limit = wrk::wrk(
+            mode,
+            "in-memory limit",
+            base.join("/bench/limit").unwrap(),
+            None,
+            &[pid],
+        )
+        .await?
+        .into_limit();
+        let limit_cpu_us = limit.cpu_us;
+        let mut measures = vec![limit];
+        if runs("work") {
+            // As much pure computation again as the limit's whole CPU: were the app's costs
+            // linear in its work, this row would be 2.00x the limit's.
+            if !(limit_cpu_us.is_finite() && (0.1..1000.0).contains(&limit_cpu_us)) {
+                return Err(format!(
+                    "the limit's CPU per request ({limit_cpu_us} µs) is no base for the work row"
+                ));
+            }
+            let rounds = (limit_cpu_us * rounds_per_us).round() as u64;
+            let url = base.join(&format!("/bench/limit/work/{rounds}")).unwrap();
+            let mut row = wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?;
+            row.added_work_us = Some(rounds as f64 / rounds_per_us);
+            measures.push(row);
         }
-        let rounds = (limit_cpu_us * rounds_per_us).round() as u64;
-        let url = base.join(&format!("/bench/limit/work/{rounds}")).unwrap();
-        let mut row = wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?;
-        row.added_work_us = Some(rounds as f64 / rounds_per_us);
-        measures.push(row);
+        if runs("home") {
+            measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);
+        }
+        if runs("profile") {
+            // Logged in just before: wrk replays this one cookie, while a browser keeps the one
+            // the app re-sets once a minute (last activity); an older cookie would be re-set on
+            // every request, which no browser causes.
+            let cookie = logins::login_cookie(&base).await?;
+            let url = base.join("/profile").unwrap();
+            measures.push(wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?);
+        }
+        if runs("login") {
+            measures.push(logins::logins(mode, &base, pid).await?);
+        }
+        if !mode.only.is_empty() && mode.rounds > 1 {
+            report::print_round(round, &measures);
+        }
+        rounds.push(measures);
     }
-    if runs("home") {
-        measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);
-    }
-    if runs("profile") {
-        // Logged in just before: wrk replays this one cookie, while a browser keeps the one the
-        // app re-sets once a minute (last activity); an older cookie would be re-set on every
-        // request, which no browser causes.
-        let cookie = logins::login_cookie(&base).await?;
-        let url = base.join("/profile").unwrap();
-        measures.push(wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?);
-    }
-    if runs("login") {
-        measures.push(logins::logins(mode, &base, pid).await?);
-    }
+    let mut measures = report::pool_rounds(rounds)?;
     let peak_rss_kb = app.peak_rss_kb()?;
     app.stop();
     if !mode.only.is_empty() {
@@ -434,6 +460,12 @@ async fn new_postgres_database(admin: &str) -> Result<String, String> {
     let mut url = Url::parse(admin).map_err(|e| e.to_string())?;
     url.set_path(&name);
     Ok(url.to_string())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    cpu_us: f64,
+    ratio: f64,
 }
 
 impl Measure {

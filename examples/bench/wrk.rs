@@ -81,6 +81,7 @@ fn measure(
         .find_map(|l| l.trim().split_once(" requests in "))
         .and_then(|(n, _)| n.parse::<f64>().ok())
         .ok_or_else(|| format!("no request count in wrk's output:\n{out}"))?;
+    measure.count = requests;
     measure.cpu_us = cpu.total() * 1e6 / requests;
     measure.user_us = cpu.user * 1e6 / requests;
     Ok(measure)
@@ -110,6 +111,7 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
     Some(Measure {
         name,
         requests_per_sec,
+        count: 0.0,
         p50_ms,
         p99_ms,
         errors: non_2xx + socket_errors,
@@ -117,6 +119,7 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
         cpu_us: 0.0,
         user_us: 0.0,
         added_work_us: None,
+        rounds: Vec::new(),
     })
 }
 
