@@ -3,15 +3,15 @@
 //! ```sh
 //! cargo run --release --example bench            # full run (~4 minutes), writes BENCHMARKS.md
 //! cargo run --release --example bench -- --quick # under a minute: checks it runs without errors
-//! cargo run --release --example bench -- --only login --seconds 60  # one row, for `perf`
+//! cargo run --release --example bench -- --only login --rounds 1 --seconds 60  # for `perf`
 //! ```
 //!
 //! `--only` runs the SQLite rows named (`limit`, `work`, `home`, `profile`, `login`,
 //! comma-separated; the limit always runs), prints them with the app's PID first
-//! (`perf record -p PID`), and writes nothing. `--rounds N` runs the SQLite rows N times in
-//! turn (default 6, or 1 with `--quick` or `--only`), each round `--seconds` (default 3) per
-//! row after a warm-up: this VM's speed drifts within seconds, so each row samples the whole
-//! run alike, and each row's figures pool its rounds.
+//! (`perf record -p PID`), and writes nothing. `--rounds N` runs the SQLite rows N times
+//! (default 6, or 1 with `--quick`), `--seconds` each (default 3) after a 2 s warm-up: this
+//! VM's speed drifts within seconds, so each row samples the whole run, every other round in
+//! reverse order (a steady trend cancels out), and each row's figures pool its rounds.
 //!
 //! Built in release by that command, it starts the dev tenant in this process and the app
 //! (configured for that tenant, a fresh SQLite file, `RUST_LOG=warn`) as a process of its own, and
@@ -61,6 +61,7 @@ const LOGIN_CONCURRENCY: usize = 16;
 /// The row of the limit plus known work.
 const WORK_ROW: &str = "limit + its CPU as work";
 
+#[derive(Clone)]
 struct Mode {
     quick: bool,
     /// `--only`: the SQLite rows to run (empty: all of them, and BENCHMARKS.md).
@@ -82,10 +83,10 @@ struct Measure {
     errors: u64,
     /// Whether this row is the in-memory limit the others are compared with.
     limit: bool,
-    /// The app's own CPU time (user + system, from `/proc`) per request or login, in µs.
-    cpu_us: f64,
+    /// The app's own CPU time (user + system, from `/proc`) over the `count` measured, in s.
+    cpu_s: f64,
     /// The user-mode part of it: the app's code and libraries, without the kernel's.
-    user_us: f64,
+    user_s: f64,
     /// For the work row: the computation each request adds, in µs (as calibrated).
     added_work_us: Option<f64>,
     /// For a row run in rounds, each round in the order run: the app's CPU (µs) and that over
@@ -123,7 +124,7 @@ fn main() {
     }
     let mode = Mode {
         quick,
-        rounds: rounds.unwrap_or(if quick || !only.is_empty() { 1 } else { 6 }),
+        rounds: rounds.unwrap_or(if quick { 1 } else { 6 }),
         only,
         warmup: Duration::from_secs(if quick { 1 } else { 2 }),
         duration: Duration::from_secs(seconds.unwrap_or(3)),
@@ -318,47 +319,74 @@ async fn measure_all(
         println!("app PID {pid}");
     }
 
-    // The SQLite rows, in short rounds one after the other: this VM's speed drifts within
-    // seconds by more than the targets' margins, so each row samples the whole run alike, and
-    // the report pools each row's rounds.
+    // The SQLite rows, in short rounds: this VM's speed drifts within seconds, so each row
+    // samples the whole run, and the report pools each row's rounds. The pages and the limit
+    // run in turn, every other round in reverse (A B C D, D C B A), so that each sits as
+    // often early in a round as late and a steady trend in the VM's speed cancels out; the
+    // logins, whose target is absolute, end each round.
+    let rows: Vec<&str> = ["limit", "work", "home", "profile"]
+        .into_iter()
+        .filter(|row| *row == "limit" || runs(row))
+        .collect();
+    let mut work_rounds = None;
     let mut rounds = Vec::new();
     for round in 1..=mode.rounds {
-        let limit = wrk::wrk(
-            mode,
-            "in-memory limit",
-            base.join("/bench/limit").unwrap(),
-            None,
-            &[pid],
-        )
-        .await?
-        .into_limit();
-        let limit_cpu_us = limit.cpu_us;
-        let mut measures = vec![limit];
-        if runs("work") {
-            // As much pure computation again as the limit's whole CPU: were the app's costs
-            // linear in its work, this row would be 2.00x the limit's.
-            if !(limit_cpu_us.is_finite() && (0.1..1000.0).contains(&limit_cpu_us)) {
-                return Err(format!(
-                    "the limit's CPU per request ({limit_cpu_us} µs) is no base for the work row"
-                ));
-            }
-            let rounds = (limit_cpu_us * rounds_per_us).round() as u64;
-            let url = base.join(&format!("/bench/limit/work/{rounds}")).unwrap();
-            let mut row = wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?;
-            row.added_work_us = Some(rounds as f64 / rounds_per_us);
-            measures.push(row);
+        let mut order = rows.clone();
+        if round % 2 == 0 {
+            order.reverse();
         }
-        if runs("home") {
-            measures.push(wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?);
+        let mut measures: Vec<Option<Measure>> = vec![None; rows.len()];
+        for row in order {
+            let measure = match row {
+                "limit" => {
+                    let limit = wrk::wrk(
+                        mode,
+                        "in-memory limit",
+                        base.join("/bench/limit").unwrap(),
+                        None,
+                        &[pid],
+                    )
+                    .await?
+                    .into_limit();
+                    if work_rounds.is_none() {
+                        // The work row adds as much pure computation again as the first
+                        // limit's whole CPU, the same in every round: were the app's costs
+                        // linear in its work, that row would be 2.00x the limit's.
+                        let cpu_us = limit.cpu_us();
+                        if !(cpu_us.is_finite() && (0.1..1000.0).contains(&cpu_us)) {
+                            return Err(format!(
+                                "the limit's CPU per request ({cpu_us} µs) is no base for the \
+                                 work row"
+                            ));
+                        }
+                        work_rounds = Some((cpu_us * rounds_per_us).round() as u64);
+                    }
+                    limit
+                }
+                "work" => {
+                    let n = work_rounds.expect("the first round measures the limit first");
+                    let url = base.join(&format!("/bench/limit/work/{n}")).unwrap();
+                    let mut measure = wrk::wrk(mode, WORK_ROW, url, None, &[pid]).await?;
+                    measure.added_work_us = Some(n as f64 / rounds_per_us);
+                    measure
+                }
+                "home" => wrk::wrk(mode, "GET / anonymous", base.clone(), None, &[pid]).await?,
+                _ => {
+                    // Logged in just before: wrk replays this one cookie, while a browser keeps
+                    // the one the app re-sets once a minute (last activity); an older cookie
+                    // would be re-set on every request, which no browser causes.
+                    let cookie = logins::login_cookie(&base).await?;
+                    let url = base.join("/profile").unwrap();
+                    wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?
+                }
+            };
+            let at = rows
+                .iter()
+                .position(|r| *r == row)
+                .expect("a row of the list");
+            measures[at] = Some(measure);
         }
-        if runs("profile") {
-            // Logged in just before: wrk replays this one cookie, while a browser keeps the one
-            // the app re-sets once a minute (last activity); an older cookie would be re-set on
-            // every request, which no browser causes.
-            let cookie = logins::login_cookie(&base).await?;
-            let url = base.join("/profile").unwrap();
-            measures.push(wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?);
-        }
+        let mut measures: Vec<Measure> = measures.into_iter().flatten().collect();
         if runs("login") {
             measures.push(logins::logins(mode, &base, pid).await?);
         }
@@ -375,6 +403,10 @@ async fn measure_all(
         return Ok((measures, serde_json::Value::Null, peak_rss_kb, servers));
     }
 
+    // The rows after the rounds run once each, on apps of their own, and are compared with the
+    // pooled limit above: a run as long as before the rounds came.
+    let single = mode.single();
+
     // `/messages`: the same app with an API (AUTH0_AUDIENCE); each page calls the app's own API
     // twice over HTTP with the user's access token, so its CPU includes serving those calls.
     let api_db = format!("sqlite://{}", work.join("bench-api.db").display());
@@ -388,7 +420,7 @@ async fn measure_all(
     let cookie = logins::login_cookie(&api_app.url).await?;
     measures.push(
         wrk::wrk(
-            mode,
+            &single,
             "GET /messages (2 API calls)",
             api_app.url.join("/messages").unwrap(),
             Some(&cookie),
@@ -405,7 +437,7 @@ async fn measure_all(
         let url = app.url.join("/profile").unwrap();
         measures.push(
             wrk::wrk(
-                mode,
+                &single,
                 "GET /profile (Postgres)",
                 url,
                 Some(&cookie),
@@ -429,7 +461,7 @@ async fn measure_all(
         let url = public.join("/profile").unwrap();
         measures.push(
             wrk::wrk(
-                mode,
+                &single,
                 "GET /profile (3 on Postgres, nginx)",
                 url,
                 Some(&cookie),
@@ -462,6 +494,20 @@ async fn new_postgres_database(admin: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+impl Mode {
+    /// For a row run once: 10 s (or `--seconds`, if longer) after a 3 s warm-up.
+    fn single(&self) -> Mode {
+        if self.quick {
+            return self.clone();
+        }
+        Mode {
+            warmup: Duration::from_secs(3),
+            duration: self.duration.max(Duration::from_secs(10)),
+            ..self.clone()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Round {
     cpu_us: f64,
@@ -472,6 +518,16 @@ impl Measure {
     fn into_limit(mut self) -> Self {
         self.limit = true;
         self
+    }
+
+    /// The app's CPU per request or login, in µs (not a number when none was measured).
+    fn cpu_us(&self) -> f64 {
+        self.cpu_s * 1e6 / self.count
+    }
+
+    /// The user-mode part of [`Self::cpu_us`].
+    fn user_us(&self) -> f64 {
+        self.user_s * 1e6 / self.count
     }
 }
 

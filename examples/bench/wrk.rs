@@ -82,8 +82,8 @@ fn measure(
         .and_then(|(n, _)| n.parse::<f64>().ok())
         .ok_or_else(|| format!("no request count in wrk's output:\n{out}"))?;
     measure.count = requests;
-    measure.cpu_us = cpu.total() * 1e6 / requests;
-    measure.user_us = cpu.user * 1e6 / requests;
+    measure.cpu_s = cpu.total();
+    measure.user_s = cpu.user;
     Ok(measure)
 }
 
@@ -116,8 +116,8 @@ fn parse_wrk(name: &'static str, out: &str) -> Option<Measure> {
         p99_ms,
         errors: non_2xx + socket_errors,
         limit: false,
-        cpu_us: 0.0,
-        user_us: 0.0,
+        cpu_s: 0.0,
+        user_s: 0.0,
         added_work_us: None,
         rounds: Vec::new(),
     })
