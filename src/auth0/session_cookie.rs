@@ -8,9 +8,12 @@
 //! JSON inside a JSON string, and percent-encodes the base64 it writes. Here:
 //! - the cookie is found by name without decoding the others, and percent-decoded only if it
 //!   carries a `%` (a cookie actix-session wrote before an upgrade);
-//! - the cookie crate's private jar seals and opens it, as before: AES-256-GCM under the same key,
-//!   the cookie's name bound as associated data. The base64 it gives is written as it is: `+`,
-//!   `/` and `=` are all allowed in a cookie value (RFC 6265, section 4.1.1);
+//! - it is sealed and opened as the cookie crate's private jar does it, so either opens what the
+//!   other sealed: AES-256-GCM (the `aes-gcm` crate, which the jar uses) under the key's
+//!   encryption half, a fresh random nonce, the cookie's name bound as associated data, base64
+//!   of nonce, ciphertext and tag. The cipher is built once, not for every cookie as the jar
+//!   does, and the base64 is written as it is: `+`, `/` and `=` are all allowed in a cookie
+//!   value (RFC 6265, section 4.1.1);
 //! - inside, the session is one JSON array of `[key, value]` pairs, each value the JSON that
 //!   `Session::insert` made, unquoted. actix-session's format (an object of JSON strings) is
 //!   still read, so an upgrade logs nobody out;
@@ -28,10 +31,15 @@ use std::rc::Rc;
 
 use actix_session::{SessionExt, SessionStatus};
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use actix_web::cookie::{Cookie, Key, SameSite};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE};
 use actix_web::HttpResponse;
+use aes_gcm::aead::generic_array::GenericArray;
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::Aes256Gcm;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde_json::value::RawValue;
 
 /// The most a cookie's name and value may take: browsers keep at least this much of one cookie
@@ -43,23 +51,42 @@ pub const MAX_COOKIE_BYTES: usize = 4096;
 pub struct SessionCookie(Rc<CookieConfig>);
 
 struct CookieConfig {
-    key: Key,
+    /// AES-256-GCM under the key's encryption half, as the cookie crate's private jar uses it
+    /// (built once: the jar expands the key again for every cookie).
+    cipher: Aes256Gcm,
     name: &'static str,
     secure: bool,
+    /// What follows `name=value` in `Set-Cookie`, as the cookie crate writes the attributes.
+    attributes: String,
 }
 
 impl SessionCookie {
     /// HttpOnly, SameSite=Lax (the callback is a top-level cross-site GET), `Path=/`, no
     /// `Domain`; `Secure` when `secure` (with the `__Host-` name over https).
     pub(crate) fn new(key: Key, name: &'static str, secure: bool) -> Self {
-        Self(Rc::new(CookieConfig { key, name, secure }))
+        Self(Rc::new(CookieConfig::new(&key, name, secure)))
     }
 }
 
 /// What the request's cookie held: its pairs as sent (to compare with at the end).
 type Held = Vec<(String, Box<RawValue>)>;
 
+/// The private jar's layout: a 96-bit nonce, then the ciphertext, then GCM's 128-bit tag.
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
 impl CookieConfig {
+    fn new(key: &Key, name: &'static str, secure: bool) -> Self {
+        let mut config = Self {
+            cipher: Aes256Gcm::new(GenericArray::from_slice(key.encryption())),
+            name,
+            secure,
+            attributes: String::new(),
+        };
+        let written = config.with_attributes(Cookie::new(name, "")).to_string();
+        config.attributes = written[name.len() + 1..].to_owned();
+        config
+    }
     /// The session cookie's value as the request sent it (the first of that name), if any. Read
     /// as bytes: a byte outside ASCII in another cookie (a sibling domain's, say) must not hide
     /// this one, as `HeaderValue::to_str` would.
@@ -86,12 +113,26 @@ impl CookieConfig {
     /// The session the cookie holds; `None` if it does not open (another key, another cookie's
     /// value, tampered) or does not parse: an anonymous session, never an error.
     fn open(&self, sent: Cookie<'_>) -> Option<Held> {
-        let sealed = Cookie::new(self.name, sent.value().to_owned());
-        let opened = CookieJar::new().private(&self.key).decrypt(sealed)?;
-        parse(opened.value())
+        let mut data = STANDARD.decode(sent.value()).ok()?;
+        if data.len() < NONCE_LEN + TAG_LEN {
+            return None;
+        }
+        let (nonce, sealed) = data.split_at_mut(NONCE_LEN);
+        let (text, tag) = sealed.split_at_mut(sealed.len() - TAG_LEN);
+        let nonce = GenericArray::from_slice(nonce);
+        let tag = GenericArray::from_slice(tag);
+        // The cookie's name as associated data: another cookie's value does not open as this one.
+        self.cipher
+            .decrypt_in_place_detached(nonce, self.name.as_bytes(), text, tag)
+            .ok()?;
+        parse(std::str::from_utf8(text).ok()?)
     }
 
-    /// The sealed cookie for this session.
+    /// The sealed cookie for this session (its name and value; see [`Self::set_cookie`]).
+    ///
+    /// Sealed as the cookie crate's private jar does (its `encrypt_cookie`), so either opens
+    /// what the other sealed: a fresh random nonce, AES-256-GCM with the cookie's name as
+    /// associated data, then base64 of the nonce, ciphertext and tag.
     fn seal(&self, entries: &HashMap<String, String>) -> Result<Cookie<'static>, SealError> {
         let mut pairs = Vec::with_capacity(entries.len());
         for (key, value) in entries {
@@ -100,14 +141,16 @@ impl CookieConfig {
         }
         // Sorted: the same session gives the same text.
         pairs.sort_unstable_by_key(|(key, _)| *key);
-        let text = serde_json::to_string(&pairs).map_err(|_| SealError::NotJson)?;
-        let mut jar = CookieJar::new();
-        jar.private_mut(&self.key)
-            .add(self.attributes(Cookie::new(self.name, text)));
-        let sealed = jar
-            .get(self.name)
-            .expect("the jar holds what was just added");
-        let sealed = sealed.clone();
+        let mut data = vec![0u8; NONCE_LEN];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut data);
+        serde_json::to_writer(&mut data, &pairs).map_err(|_| SealError::NotJson)?;
+        let (nonce, text) = data.split_at_mut(NONCE_LEN);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(GenericArray::from_slice(nonce), self.name.as_bytes(), text)
+            .expect("AES-GCM seals any text a cookie can hold");
+        data.extend_from_slice(&tag);
+        let sealed = Cookie::new(self.name, STANDARD.encode(&data));
         let size = cookie_bytes(&sealed);
         if size > MAX_COOKIE_BYTES {
             return Err(SealError::TooLarge(size));
@@ -115,7 +158,12 @@ impl CookieConfig {
         Ok(sealed)
     }
 
-    fn attributes(&self, mut cookie: Cookie<'static>) -> Cookie<'static> {
+    /// The `Set-Cookie` header for a sealed cookie, with this middleware's attributes.
+    fn set_cookie(&self, sealed: &Cookie<'_>) -> String {
+        [sealed.name(), "=", sealed.value(), &self.attributes].concat()
+    }
+
+    fn with_attributes(&self, mut cookie: Cookie<'static>) -> Cookie<'static> {
         cookie.set_path("/");
         cookie.set_http_only(true);
         cookie.set_same_site(SameSite::Lax);
@@ -123,10 +171,10 @@ impl CookieConfig {
         cookie
     }
 
-    fn removal(&self) -> Cookie<'static> {
-        let mut cookie = self.attributes(Cookie::new(self.name, ""));
+    fn removal(&self) -> String {
+        let mut cookie = self.with_attributes(Cookie::new(self.name, ""));
         cookie.make_removal();
-        cookie
+        cookie.to_string()
     }
 }
 
@@ -251,13 +299,18 @@ where
             let status = session.status();
             let cookie = {
                 let entries = session.entries();
+                let seal = || {
+                    config
+                        .seal(&entries)
+                        .map(|sealed| config.set_cookie(&sealed))
+                };
                 match status {
                     SessionStatus::Purged if had_cookie => Some(Ok(config.removal())),
                     SessionStatus::Purged => None,
                     _ if !had_cookie && entries.is_empty() => None,
-                    SessionStatus::Renewed => Some(config.seal(&entries)),
+                    SessionStatus::Renewed => Some(seal()),
                     _ if had_cookie && unchanged(&held, &entries) => None,
-                    _ => Some(config.seal(&entries)),
+                    _ => Some(seal()),
                 }
                 .transpose()
             };
@@ -265,7 +318,7 @@ where
                 let Some(cookie) = cookie else {
                     return Ok(None);
                 };
-                HeaderValue::from_str(&cookie.to_string())
+                HeaderValue::from_str(&cookie)
                     .map(Some)
                     .map_err(|_| SealError::NotAHeader)
             });
@@ -293,26 +346,23 @@ where
 /// How many bytes (name and value) the cookie for `entries` takes, sealed under a test key.
 #[cfg(test)]
 pub(crate) fn sealed_len(name: &'static str, entries: &HashMap<String, String>) -> usize {
-    let config = CookieConfig {
-        key: Key::generate(),
-        name,
-        secure: true,
-    };
+    let config = CookieConfig::new(&Key::generate(), name, true);
     cookie_bytes(&config.seal(entries).expect("fits a cookie"))
 }
 
 #[cfg(test)]
 mod tests {
     use actix_session::Session;
+    use actix_web::cookie::CookieJar;
 
     use super::*;
 
+    fn key() -> Key {
+        Key::from(&[7u8; 64])
+    }
+
     fn config() -> CookieConfig {
-        CookieConfig {
-            key: Key::from(&[7u8; 64]),
-            name: "auth0_session",
-            secure: false,
-        }
+        CookieConfig::new(&key(), "auth0_session", false)
     }
 
     fn entries(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -351,10 +401,7 @@ mod tests {
         assert!(unchanged(&held, &session));
         assert_eq!(as_map(held), session);
         // The plaintext is one JSON array, not JSON inside JSON strings.
-        let opened = CookieJar::new()
-            .private(&config.key)
-            .decrypt(sealed)
-            .unwrap();
+        let opened = CookieJar::new().private(&key()).decrypt(sealed).unwrap();
         assert!(opened
             .value()
             .starts_with(r#"[["app.count",3],["auth0.csrf","#));
@@ -367,7 +414,7 @@ mod tests {
         // private jar, then percent-encoded.
         let old = r#"{"auth0.user":"{\"id\":\"7\"}","auth0.csrf":"\"abc\""}"#;
         let mut jar = CookieJar::new();
-        jar.private_mut(&config.key)
+        jar.private_mut(&key())
             .add(Cookie::new("auth0_session", old));
         let written = jar.get("auth0_session").unwrap().encoded().to_string();
         let req = actix_web::test::TestRequest::default()
@@ -384,25 +431,41 @@ mod tests {
     fn another_key_another_name_or_a_tampered_value_opens_nothing() {
         let config = config();
         let sealed = config.seal(&entries(&[("k", "1")])).unwrap();
-        let other = CookieConfig {
-            key: Key::from(&[8u8; 64]),
-            ..self::config()
-        };
+        let other = CookieConfig::new(&Key::from(&[8u8; 64]), "auth0_session", false);
         assert!(other.open(sealed.clone()).is_none());
-        let renamed = CookieConfig {
-            name: "auth0_session2",
-            ..self::config()
-        };
+        let renamed = CookieConfig::new(&key(), "auth0_session2", false);
         assert!(renamed.open(sealed.clone()).is_none());
         let mut value = sealed.value().to_owned().into_bytes();
         value[10] = if value[10] == b'A' { b'B' } else { b'A' };
         let tampered = Cookie::new("auth0_session", String::from_utf8(value).unwrap());
         assert!(config.open(tampered).is_none());
+        // Too short to hold a nonce and a tag, or not base64: nothing, and no panic.
+        for short in [
+            "",
+            "AAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+            "not base64!",
+        ] {
+            assert!(config.open(Cookie::new("auth0_session", short)).is_none());
+        }
         // A longer name that starts with this one is another cookie.
         let req = actix_web::test::TestRequest::default()
             .insert_header((COOKIE, format!("auth0_session2={}", sealed.value())))
             .to_srv_request();
         assert!(config.sent(&req).is_none());
+    }
+
+    #[test]
+    fn each_seal_draws_a_fresh_nonce() {
+        let config = config();
+        let session = entries(&[("k", "1")]);
+        let (a, b) = (
+            config.seal(&session).unwrap(),
+            config.seal(&session).unwrap(),
+        );
+        let nonce = |c: &Cookie<'_>| STANDARD.decode(c.value()).unwrap()[..NONCE_LEN].to_vec();
+        assert_ne!(nonce(&a), nonce(&b));
+        assert_ne!(a.value(), b.value());
     }
 
     #[test]
@@ -469,7 +532,7 @@ mod tests {
         let app = test::init_service(
             App::new()
                 // As the app does: the security headers outside the session.
-                .wrap(SessionCookie::new(config().key, "auth0_session", false))
+                .wrap(SessionCookie::new(key(), "auth0_session", false))
                 .wrap(actix_web::middleware::DefaultHeaders::new().add(("x-frame-options", "DENY")))
                 .route(
                     "/",
