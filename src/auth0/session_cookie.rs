@@ -42,8 +42,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::value::RawValue;
 
-/// The most a cookie's name and value may take: browsers keep at least this much of one cookie
-/// (RFC 6265, section 6.1) and silently drop a larger one.
+/// The most a cookie's name and value may take: what Chrome and Firefox keep of one cookie
+/// (they drop a larger one silently). RFC 6265, section 6.1, asks for at least 4,096 bytes
+/// counting the attributes too, which here add about 40.
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
 /// The session cookie middleware; see the [module](self).
@@ -440,14 +441,16 @@ mod tests {
         let tampered = Cookie::new("auth0_session", String::from_utf8(value).unwrap());
         assert!(config.open(tampered).is_none());
         // Too short to hold a nonce and a tag, or not base64: nothing, and no panic.
-        for short in [
-            "",
-            "AAAA",
-            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
-            "not base64!",
-        ] {
+        for bytes in [0, 3, 12, 13, 24, 27] {
+            let short = STANDARD.encode(vec![0u8; bytes]);
             assert!(config.open(Cookie::new("auth0_session", short)).is_none());
         }
+        // The least that passes the length check: a nonce and a tag around nothing.
+        let empty = STANDARD.encode([0u8; NONCE_LEN + TAG_LEN]);
+        assert!(config.open(Cookie::new("auth0_session", empty)).is_none());
+        assert!(config
+            .open(Cookie::new("auth0_session", "not base64!"))
+            .is_none());
         // A longer name that starts with this one is another cookie.
         let req = actix_web::test::TestRequest::default()
             .insert_header((COOKIE, format!("auth0_session2={}", sealed.value())))
@@ -629,5 +632,43 @@ mod tests {
         assert!(matches!(error, SealError::TooLarge(n) if n > MAX_COOKIE_BYTES));
         let fits = format!("\"{}\"", "x".repeat(2800));
         assert!(config().seal(&entries(&[("fits", &fits)])).is_ok());
+        // At the limit, name and `=` counted: with an 11-byte name, a 3,025-byte string makes
+        // a cookie of exactly 4,096 bytes (base64 of 12 + 3,035 + 16 bytes), one more byte 4,100.
+        let config = CookieConfig::new(&key(), "session_abc", false);
+        let sized = |n: usize| entries(&[("k", &format!("\"{}\"", "x".repeat(n)))]);
+        let at_limit = config.seal(&sized(3025)).unwrap();
+        assert_eq!(cookie_bytes(&at_limit), MAX_COOKIE_BYTES);
+        assert!(matches!(
+            config.seal(&sized(3026)),
+            Err(SealError::TooLarge(4100))
+        ));
+    }
+
+    #[test]
+    fn set_cookie_carries_the_attributes_the_cookie_crate_would_write() {
+        for (name, secure) in [("__Host-auth0_session", true), ("auth0_session", false)] {
+            let config = CookieConfig::new(&key(), name, secure);
+            let sealed = config.seal(&entries(&[("k", "1")])).unwrap();
+            let written = config.set_cookie(&sealed);
+            assert_eq!(written, config.with_attributes(sealed).to_string());
+            let parsed = Cookie::parse(written).unwrap();
+            assert_eq!(parsed.secure(), Some(secure).filter(|s| *s));
+            assert_eq!(parsed.path(), Some("/"));
+            // The removal cookie too: a browser ignores a `__Host-` one without them.
+            let removal = Cookie::parse(config.removal()).unwrap();
+            assert_eq!(
+                (
+                    removal.name(),
+                    removal.value(),
+                    removal.path(),
+                    removal.secure()
+                ),
+                (name, "", Some("/"), Some(secure).filter(|s| *s))
+            );
+            assert_eq!(
+                removal.max_age(),
+                Some(actix_web::cookie::time::Duration::ZERO)
+            );
+        }
     }
 }
