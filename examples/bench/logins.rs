@@ -42,18 +42,23 @@ async fn full_login(client: &reqwest::Client, base: &Url, email: &str) -> Result
     Ok(())
 }
 
-/// Logs in once and returns the `Cookie` header a browser would send to `/profile`.
-pub async fn login_cookie(base: &Url) -> Result<String, String> {
-    login_cookie_with(base, reqwest::Client::builder()).await
+/// Logs `email` in once and returns the `Cookie` header a browser would send to `/profile`.
+pub async fn login_cookie(base: &Url, email: &str) -> Result<String, String> {
+    login_cookie_with(base, reqwest::Client::builder(), email).await
 }
 
 /// [`login_cookie`] through a TLS proxy whose (test) certificate is `certificate` (PEM).
 pub async fn login_cookie_trusting(base: &Url, certificate: &[u8]) -> Result<String, String> {
     let root = reqwest::Certificate::from_pem(certificate).map_err(|e| e.to_string())?;
-    login_cookie_with(base, reqwest::Client::builder().add_root_certificate(root)).await
+    let builder = reqwest::Client::builder().add_root_certificate(root);
+    login_cookie_with(base, builder, "bench@example.com").await
 }
 
-async fn login_cookie_with(base: &Url, builder: reqwest::ClientBuilder) -> Result<String, String> {
+async fn login_cookie_with(
+    base: &Url,
+    builder: reqwest::ClientBuilder,
+    email: &str,
+) -> Result<String, String> {
     use reqwest::cookie::CookieStore;
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let client = builder
@@ -61,7 +66,7 @@ async fn login_cookie_with(base: &Url, builder: reqwest::ClientBuilder) -> Resul
         .cookie_provider(jar.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    full_login(&client, base, "bench@example.com").await?;
+    full_login(&client, base, email).await?;
     let header = jar
         .cookies(&base.join("/profile").unwrap())
         .ok_or("no session cookie after login")?;

@@ -374,8 +374,11 @@ async fn measure_all(
                 _ => {
                     // Logged in just before: wrk replays this one cookie, while a browser keeps
                     // the one the app re-sets once a minute (last activity); an older cookie
-                    // would be re-set on every request, which no browser causes.
-                    let cookie = logins::login_cookie(&base).await?;
+                    // would be re-set on every request, which no browser causes. A user of its
+                    // own each round, so every round's page lists one session, not one more
+                    // than the round before.
+                    let email = format!("bench-{round}@example.com");
+                    let cookie = logins::login_cookie(&base, &email).await?;
                     let url = base.join("/profile").unwrap();
                     wrk::wrk(mode, "GET /profile", url, Some(&cookie), &[pid]).await?
                 }
@@ -417,7 +420,7 @@ async fn measure_all(
         &[("AUTH0_AUDIENCE", "https://api.example/messages")],
     )?;
     servers += 1;
-    let cookie = logins::login_cookie(&api_app.url).await?;
+    let cookie = logins::login_cookie(&api_app.url, "bench@example.com").await?;
     measures.push(
         wrk::wrk(
             &single,
@@ -433,7 +436,7 @@ async fn measure_all(
     if let Some((database, addr)) = &setup.postgres {
         let mut app = start(*addr, &callbacks[2], database)?;
         servers += 1;
-        let cookie = logins::login_cookie(&app.url).await?;
+        let cookie = logins::login_cookie(&app.url, "bench@example.com").await?;
         let url = app.url.join("/profile").unwrap();
         measures.push(
             wrk::wrk(
