@@ -401,6 +401,25 @@ const FINDINGS: &str = "## What profiling found\n\n\
   absolute target, took 1.21 to 1.88 ms (met in the faster half). A worker \
   serving more than 256 active sessions between two requests of one of them opens every cookie \
   again: `/profile` then costs about what the middleware alone gave.\n\
+- Round 9: how the rows are measured. In 3 s windows on this round's machine the limit cost \
+  10 to 16 µs a request, and home's ratio to the limit measured just before it swung from 1.24x \
+  to 2.42x between adjacent rounds: the VM's speed drifts within seconds, so a page's one long \
+  run (10 s, after the limit's, one row after the other) was compared with a limit measured at \
+  another speed. The SQLite rows now take turns in six short rounds, every other round in \
+  reverse (a steady trend cancels out), and each row pools its rounds. Before the pooling, \
+  five 10 s runs of this build gave home 1.62 to 2.01x, `/profile` 1.42 to 1.79x and a login \
+  1.11 to 1.55 ms. A first version logged the same user in for each round's `/profile`, whose \
+  page then listed one more session each round (up to 2.46x in the last rounds); each round now \
+  has a user of its own. The session cookie is now sealed with one `aes-gcm` cipher built at \
+  startup, in the private jar's layout, and `Set-Cookie` is written from attributes formatted \
+  once: writing home's cookie fell from 8.4% of the app's samples (the jar expanded the key \
+  and built a jar for every cookie; the cookie crate's `Display`) to 5.7%. Logins: `strace -c` \
+  counted per login about 21 `pwrite64` (SQLite's WAL frames, header and page apart, about ten \
+  pages a login), 8 `fcntl` (its locks), 20 `futex` and 9 `write` (wake-ups between actix's \
+  workers and sqlx's SQLite thread), and a connection accepted and closed. Sending the profile \
+  upsert and the session insert as one query (one hand-off less) did not change the context \
+  switches a login (23 to 26 either way: sqlx sends each result row across on its own), so it \
+  was not kept.\n\
 - The limit itself varies between runs (19 to 34 µs on the machine of rounds 1 to 6), and the \
   pages with it, \
   sometimes within a minute: the same build gave `/profile` 2.1x and 2.8x the limit, and logins \
