@@ -66,7 +66,7 @@ struct Mode {
     quick: bool,
     /// `--only`: the SQLite rows to run (empty: all of them, and BENCHMARKS.md).
     only: Vec<String>,
-    /// How many times the SQLite rows run, each time after the limit again (`--rounds`).
+    /// How many rounds the SQLite rows run in, taking turns (`--rounds`).
     rounds: usize,
     warmup: Duration,
     duration: Duration,

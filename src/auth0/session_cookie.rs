@@ -88,6 +88,7 @@ impl CookieConfig {
         config.attributes = written[name.len() + 1..].to_owned();
         config
     }
+
     /// The session cookie's value as the request sent it (the first of that name), if any. Read
     /// as bytes: a byte outside ASCII in another cookie (a sibling domain's, say) must not hide
     /// this one, as `HeaderValue::to_str` would.
