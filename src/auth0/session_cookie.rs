@@ -11,8 +11,8 @@
 //! - it is sealed and opened as the cookie crate's private jar does it, so either opens what the
 //!   other sealed: AES-256-GCM (the `aes-gcm` crate, which the jar uses) under the key's
 //!   encryption half, a fresh random nonce, the cookie's name bound as associated data, base64
-//!   of nonce, ciphertext and tag. The cipher is built once, not for every cookie as the jar
-//!   does, and the base64 is written as it is: `+`, `/` and `=` are all allowed in a cookie
+//!   of nonce, ciphertext and tag (the layout the sealed tokens use too). The cipher is built
+//!   once, not for every cookie as the jar does, and the base64 is written as it is: `+`, `/` and `=` are all allowed in a cookie
 //!   value (RFC 6265, section 4.1.1);
 //! - inside, the session is one JSON array of `[key, value]` pairs, each value the JSON that
 //!   `Session::insert` made, unquoted. actix-session's format (an object of JSON strings) is
@@ -36,11 +36,13 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE};
 use actix_web::HttpResponse;
 use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::aead::KeyInit;
 use aes_gcm::Aes256Gcm;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::value::RawValue;
+
+use super::tokens::{open_bytes, seal_bytes};
 
 /// The most a cookie's name and value may take: what Chrome and Firefox keep of one cookie
 /// (they drop a larger one silently). RFC 6265, section 6.1, asks for at least 4,096 bytes
@@ -71,10 +73,6 @@ impl SessionCookie {
 
 /// What the request's cookie held: its pairs as sent (to compare with at the end).
 type Held = Vec<(String, Box<RawValue>)>;
-
-/// The private jar's layout: a 96-bit nonce, then the ciphertext, then GCM's 128-bit tag.
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 
 impl CookieConfig {
     fn new(key: &Key, name: &'static str, secure: bool) -> Self {
@@ -115,19 +113,10 @@ impl CookieConfig {
     /// The session the cookie holds; `None` if it does not open (another key, another cookie's
     /// value, tampered) or does not parse: an anonymous session, never an error.
     fn open(&self, sent: Cookie<'_>) -> Option<Held> {
-        let mut data = STANDARD.decode(sent.value()).ok()?;
-        if data.len() < NONCE_LEN + TAG_LEN {
-            return None;
-        }
-        let (nonce, sealed) = data.split_at_mut(NONCE_LEN);
-        let (text, tag) = sealed.split_at_mut(sealed.len() - TAG_LEN);
-        let nonce = GenericArray::from_slice(nonce);
-        let tag = GenericArray::from_slice(tag);
+        let sealed = STANDARD.decode(sent.value()).ok()?;
         // The cookie's name as associated data: another cookie's value does not open as this one.
-        self.cipher
-            .decrypt_in_place_detached(nonce, self.name.as_bytes(), text, tag)
-            .ok()?;
-        parse(std::str::from_utf8(text).ok()?)
+        let text = open_bytes(&self.cipher, self.name.as_bytes(), &sealed)?;
+        parse(std::str::from_utf8(&text).ok()?)
     }
 
     /// The sealed cookie for this session (its name and value; see [`Self::set_cookie`]).
@@ -143,15 +132,8 @@ impl CookieConfig {
         }
         // Sorted: the same session gives the same text.
         pairs.sort_unstable_by_key(|(key, _)| *key);
-        let mut data = vec![0u8; NONCE_LEN];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut data);
-        serde_json::to_writer(&mut data, &pairs).map_err(|_| SealError::NotJson)?;
-        let (nonce, text) = data.split_at_mut(NONCE_LEN);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(GenericArray::from_slice(nonce), self.name.as_bytes(), text)
-            .expect("AES-GCM seals any text a cookie can hold");
-        data.extend_from_slice(&tag);
+        let text = serde_json::to_vec(&pairs).map_err(|_| SealError::NotJson)?;
+        let data = seal_bytes(&self.cipher, self.name.as_bytes(), &text);
         let sealed = Cookie::new(self.name, STANDARD.encode(&data));
         let size = cookie_bytes(&sealed);
         if size > MAX_COOKIE_BYTES {
@@ -357,6 +339,7 @@ mod tests {
     use actix_session::Session;
     use actix_web::cookie::CookieJar;
 
+    use super::super::tokens::NONCE_LEN;
     use super::*;
 
     fn key() -> Key {
@@ -446,8 +429,8 @@ mod tests {
             let short = STANDARD.encode(vec![0u8; bytes]);
             assert!(config.open(Cookie::new("auth0_session", short)).is_none());
         }
-        // The least that passes the length check: a nonce and a tag around nothing.
-        let empty = STANDARD.encode([0u8; NONCE_LEN + TAG_LEN]);
+        // A nonce and a (wrong) 16-byte tag around nothing.
+        let empty = STANDARD.encode([0u8; NONCE_LEN + 16]);
         assert!(config.open(Cookie::new("auth0_session", empty)).is_none());
         assert!(config
             .open(Cookie::new("auth0_session", "not base64!"))

@@ -37,7 +37,7 @@ pub struct Sealer {
 }
 
 /// The nonce's length: 96 bits, as GCM wants it.
-const NONCE_LEN: usize = 12;
+pub(crate) const NONCE_LEN: usize = 12;
 
 impl Sealer {
     /// A sealer whose key is derived from the session key's bytes (the cookie's key is not
@@ -55,40 +55,39 @@ impl Sealer {
     /// `tokens`, sealed for the session `session_id`: nonce, then ciphertext and tag.
     pub fn seal(&self, session_id: &str, tokens: &TokenSet) -> Vec<u8> {
         let plain = serde_json::to_vec(tokens).expect("tokens serialise");
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: session_id.as_bytes(),
-                },
-            )
-            .expect("AES-GCM encryption of a small message does not fail");
-        [nonce.as_slice(), &sealed].concat()
+        seal_bytes(&self.cipher, session_id.as_bytes(), &plain)
     }
 
     /// The tokens sealed for `session_id`; `None` if the blob was sealed for another session,
     /// under another key, or altered.
     pub fn open(&self, session_id: &str, sealed: &[u8]) -> Option<TokenSet> {
-        if sealed.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: session_id.as_bytes(),
-                },
-            )
-            .ok()?;
+        let plain = open_bytes(&self.cipher, session_id.as_bytes(), sealed)?;
         serde_json::from_slice(&plain).ok()
     }
+}
+
+/// `plain` sealed with `aad` bound to it: a fresh random nonce, then AES-256-GCM's ciphertext
+/// and tag. The sealed tokens and the session cookie share this layout (it is also the cookie
+/// crate's private jar's, before its base64).
+pub(crate) fn seal_bytes(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+        .expect("AES-GCM encryption of a small message does not fail");
+    [nonce.as_slice(), &sealed].concat()
+}
+
+/// What [`seal_bytes`] sealed with this `aad` and key; `None` if anything else (another `aad`
+/// or key, altered, too short).
+pub(crate) fn open_bytes(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
+        .ok()
 }
 
 #[cfg(test)]
